@@ -1,0 +1,247 @@
+"""The loaded guideline: immutable-by-convention data, no YAML and no presentation.
+
+Everything here is produced by :mod:`engine.load` and read by the rules, the walker, the
+checks and the renderers. Conditions are kept both as the author's text and as a checked
+syntax tree (`expr`) compiled into a closure (`test`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .errors import Location
+from .expressions import Expr
+
+FACT_TYPES = ("boolean", "integer", "number", "enum", "date", "set", "string")
+NODE_KINDS = ("decision", "action", "end")
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    module: str | None = None
+    strength: str | None = None
+    evidence: str | None = None
+    tag: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        out = {"url": self.url}
+        for k in ("module", "strength", "evidence", "tag"):
+            v = getattr(self, k)
+            if v:
+                out[k] = v
+        return out
+
+    def short(self) -> str:
+        bits = [b for b in (self.module, self.tag) if b]
+        return f"{' · '.join(bits)} <{self.url}>" if bits else self.url
+
+
+@dataclass
+class FactSpec:
+    name: str
+    type: str
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    values: tuple[str, ...] = ()
+    question: str | None = None
+    help: str | None = None
+    source: Source | None = None
+    location: Location | None = None
+    derived_by: str | None = None  # rule id for derived facts
+
+    def describe_domain(self) -> str:
+        if self.type in ("enum", "set"):
+            return ", ".join(self.values)
+        if self.type in ("integer", "number"):
+            lo = "" if self.min is None else _num(self.min)
+            hi = "" if self.max is None else _num(self.max)
+            step = f" step {_num(self.step)}" if self.step else ""
+            return f"{lo}..{hi}{step}" if (lo or hi) else ("any" + step)
+        if self.type == "boolean":
+            return "yes, no"
+        if self.type == "date":
+            return "YYYY-MM-DD"
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type}
+        for k in ("unit", "min", "max", "step", "question", "help"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = v
+        if self.values:
+            out["values"] = list(self.values)
+        if self.source:
+            out["source"] = self.source.to_json()
+        if self.derived_by:
+            out["derived_by"] = self.derived_by
+        return out
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+Test = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass
+class Condition:
+    """A condition or value expression: the text the author wrote, checked and compiled."""
+
+    text: str
+    expr: Expr
+    test: Test
+    facts: tuple[str, ...]
+    location: Location
+
+
+@dataclass
+class Branch:
+    when: Condition
+    to: str
+    note: str | None = None
+    location: Location | None = None
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str
+    flowchart: str
+    location: Location
+    source: Source | None = None
+    title: str | None = None
+    note: str | None = None
+    question: str | None = None
+    branches: list[Branch] = field(default_factory=list)
+    otherwise: str | None = None
+    exclusive: bool = True
+    actions: tuple[str, ...] = ()
+    text: str | None = None
+    next: str | None = None
+    origin: str = "guideline"
+
+    def targets(self) -> list[str]:
+        out = [b.to for b in self.branches]
+        if self.otherwise:
+            out.append(self.otherwise)
+        if self.next:
+            out.append(self.next)
+        return out
+
+
+@dataclass
+class Flowchart:
+    id: str
+    title: str
+    start: str
+    nodes: list[str]
+    location: Location
+
+
+@dataclass
+class Case:
+    when: Condition
+    value: Condition
+
+
+@dataclass
+class Rule:
+    id: str
+    kind: str  # "derive" | "alert"
+    location: Location
+    source: Source | None
+    note: str | None = None
+    fact: str | None = None  # derived fact name
+    spec: FactSpec | None = None
+    cases: list[Case] = field(default_factory=list)
+    otherwise: Condition | None = None
+    value: Condition | None = None
+    when: Condition | None = None
+    text: str | None = None  # alert text
+    severity: str = "warning"
+    if_recommended: tuple[str, ...] = ()
+    origin: str = "guideline"  # "guideline", "score:<id>" or "overlay:<file>"
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every fact this rule reads, in order of first appearance."""
+        seen: dict[str, None] = {}
+        conds = [c for case in self.cases for c in (case.when, case.value)]
+        conds += [c for c in (self.otherwise, self.value, self.when) if c is not None]
+        for c in conds:
+            for f in c.facts:
+                seen.setdefault(f, None)
+        return tuple(seen)
+
+
+@dataclass
+class ScoreModule:
+    id: str
+    title: str
+    source: Source | None
+    verification: str
+    inputs: tuple[str, ...]
+    components: tuple[str, ...]
+    total: str | None
+    result: str | None
+    outputs: tuple[str, ...]
+    requires: tuple[str, ...]
+    rules: list[Rule]
+    file: str
+    note: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class Guideline:
+    id: str
+    title: str
+    version: str
+    publisher: str
+    source: str
+    language: str
+    description: str | None
+    entry: str
+    flowcharts: dict[str, Flowchart]
+    nodes: dict[str, Node]
+    rules: list[Rule]  # in evaluation order (inputs before the rules that read them)
+    dictionary: dict[str, FactSpec]  # every base fact of the shared dictionary
+    derived: dict[str, FactSpec]  # derived facts of this guideline (incl. scores)
+    asks: tuple[str, ...]  # base facts this guideline may ask, in a stable order
+    actions: dict[str, str]  # action code -> text (the whole shared list)
+    scores: tuple[str, ...]
+    files: tuple[str, ...]
+    sha256: str
+    location: Location
+    overlays: tuple[str, ...] = ()
+
+    @property
+    def scope(self) -> dict[str, FactSpec]:
+        return {**self.dictionary, **self.derived}
+
+    def spec(self, name: str) -> FactSpec | None:
+        return self.derived.get(name) or self.dictionary.get(name)
+
+    def base_inputs(self, name: str) -> tuple[str, ...]:
+        """The base facts a (possibly derived) fact depends on, transitively."""
+        out: dict[str, None] = {}
+        todo = [name]
+        seen: set[str] = set()
+        by_fact = {r.fact: r for r in self.rules if r.kind == "derive"}
+        while todo:
+            n = todo.pop(0)
+            if n in seen:
+                continue
+            seen.add(n)
+            rule = by_fact.get(n)
+            if rule is None:
+                out.setdefault(n, None)
+            else:
+                todo.extend(rule.inputs)
+        return tuple(out)

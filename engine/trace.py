@@ -1,0 +1,230 @@
+"""The result of a walk and its two plain forms: the JSON contract and readable text.
+
+JSON shape (DESIGN.md): guideline, engine, status, recommendations, needs, errors, derived,
+alerts, path, trace; plus `derivations` (every derived fact with its rule and inputs),
+`facts` (as entered), `unknown` (facts answered "unknown"), `unused_facts`. Output is
+deterministic: the same input gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .facts import FactError, to_json_value
+from .model import Source
+
+__all__ = ["BranchEval", "Step", "Recommendation", "Alert", "Result", "dumps"]
+
+
+@dataclass
+class BranchEval:
+    when: str  # the author's text
+    readable: str  # e.g. "kps ≥ 70"
+    value: Any  # True | False | None (unknown)
+    facts: dict[str, Any]
+    to: str
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"when": self.when, "readable": self.readable, "value": self.value, "facts": self.facts, "to": self.to}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Step:
+    step: int
+    node: str
+    kind: str
+    flowchart: str
+    title: str | None = None
+    question: str | None = None
+    branches: list[BranchEval] = field(default_factory=list)
+    otherwise: str | None = None
+    taken: str | None = None
+    how: str | None = None  # "branch 2", "otherwise", "next", "end", "needs facts"
+    actions: tuple[str, ...] = ()
+    text: str | None = None
+    note: str | None = None
+    source: Source | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"step": self.step, "node": self.node, "kind": self.kind, "flowchart": self.flowchart}
+        if self.title:
+            out["title"] = self.title
+        if self.kind == "decision":
+            if self.question:
+                out["question"] = self.question
+            out["branches"] = [b.to_json() for b in self.branches]
+            if self.otherwise:
+                out["otherwise"] = self.otherwise
+        else:
+            out["actions"] = list(self.actions)
+            if self.text:
+                out["text"] = self.text
+        out["taken"] = self.taken
+        if self.how:
+            out["how"] = self.how
+        if self.note:
+            out["note"] = self.note
+        if self.source:
+            out["source"] = self.source.to_json()
+        return out
+
+
+@dataclass
+class Recommendation:
+    node: str
+    actions: tuple[str, ...]
+    text: str
+    source: Source | None
+    note: str | None = None
+    kind: str = "action"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"node": self.node, "actions": list(self.actions), "text": self.text, "source": self.source.to_json() if self.source else None}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Alert:
+    rule: str
+    text: str
+    severity: str
+    source: Source | None
+    note: str | None = None
+    origin: str = "guideline"
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "text": self.text, "severity": self.severity, "source": self.source.to_json() if self.source else None, "origin": self.origin, "inputs": self.inputs}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Result:
+    guideline: dict[str, Any]
+    engine: dict[str, Any]
+    status: str
+    flowchart: str = ""
+    recommendations: list[Recommendation] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    errors: list[FactError] = field(default_factory=list)
+    derived: dict[str, Any] = field(default_factory=dict)
+    derivations: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    trace: list[Step] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    unused_facts: list[str] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[str]:
+        return [a for r in self.recommendations for a in r.actions]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "guideline": self.guideline,
+            "engine": self.engine,
+            "status": self.status,
+            "flowchart": self.flowchart,
+            "recommendations": [r.to_json() for r in self.recommendations],
+        }
+        if self.status == "needs_facts":
+            out["needs"] = list(self.needs)
+        if self.status == "invalid_facts":
+            out["errors"] = [e.to_json() for e in self.errors]
+        out["derived"] = {k: to_json_value(v) for k, v in self.derived.items()}
+        out["derivations"] = self.derivations
+        out["alerts"] = [a.to_json() for a in self.alerts]
+        out["path"] = list(self.path)
+        out["trace"] = [s.to_json() for s in self.trace]
+        out["facts"] = self.facts
+        out["unknown"] = list(self.unknown)
+        out["unused_facts"] = list(self.unused_facts)
+        return out
+
+
+def dumps(obj: Any) -> str:
+    """Deterministic JSON text."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
+
+
+def _val(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list):
+        return "{" + ", ".join(map(str, v)) + "}"
+    return str(v)
+
+
+def to_text(result: Result) -> str:
+    """The readable form: status, recommendations, alerts, derived facts, the traced path."""
+    g = result.guideline
+    lines = [f"{g.get('title') or g['id']} (version {g.get('version')}) — flowchart '{result.flowchart}'"]
+    if result.status == "invalid_facts":
+        lines.append("Status: invalid facts — nothing was walked. Fix these:")
+        lines += [f"  - {e}" for e in result.errors]
+        return "\n".join(lines) + "\n"
+    if result.status == "needs_facts":
+        lines.append("Status: needs facts — the walk stopped at a decision that these facts would settle:")
+        lines += [f"  - {n}" for n in result.needs]
+    else:
+        lines.append("Status: complete")
+    if result.recommendations:
+        lines.append("")
+        lines.append("The guideline recommends:")
+        for r in result.recommendations:
+            lines.append(f"  * {r.text}  [{', '.join(r.actions)}]")
+            if r.source:
+                lines.append(f"      source: {r.source.short()}")
+            if r.note:
+                lines.append(f"      note: {r.note}")
+    if result.alerts:
+        lines.append("")
+        lines.append("Alerts:")
+        for a in result.alerts:
+            lines.append(f"  ! [{a.severity}] {a.text}")
+            if a.source:
+                lines.append(f"      source: {a.source.short()}" + (f"  ({a.origin})" if a.origin != "guideline" else ""))
+    if result.derived:
+        lines.append("")
+        lines.append("Derived:")
+        for d in result.derivations:
+            if d["value"] is not None:
+                ins = ", ".join(f"{k}={_val(v)}" for k, v in d["inputs"].items())
+                lines.append(f"  {d['fact']} = {_val(d['value'])}   (rule {d['rule']}; {ins})")
+    lines.append("")
+    lines.append("Path:")
+    for s in result.trace:
+        head = f"  {s.step}. [{s.kind}] {s.node}" + (f" — {s.title}" if s.title else "")
+        lines.append(head)
+        if s.kind == "decision":
+            if s.question:
+                lines.append(f"       {s.question}")
+            for b in s.branches:
+                mark = "→" if (s.taken == b.to and b.value is True) else " "
+                facts = ", ".join(f"{k}={_val(v)}" for k, v in b.facts.items())
+                lines.append(f"     {mark} {b.readable}: {_val(b.value)}   ({facts})")
+            if s.how == "otherwise":
+                lines.append(f"     → otherwise: {s.otherwise}")
+            if s.how == "needs facts":
+                lines.append("     (stopped: a deciding fact is unknown)")
+        else:
+            if s.text:
+                lines.append(f"       {s.text}")
+        if s.note:
+            lines.append(f"       note: {s.note}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Presentation: SVG, HTML report, terminal and web steppers. Reads engine results; never parses YAML."""
