@@ -16,6 +16,7 @@ import yaml
 from .errors import Location, LoadError, Problem, caret_context
 
 MAX_DEPTH = 64
+_PLAIN_TAGS = {"!", "?"} | {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 MAX_BYTES = 5_000_000
 
 Path = tuple[Any, ...]
@@ -98,11 +99,11 @@ def _precheck(file: str, text: str, lines: list[str]) -> None:
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            mark = event.start_mark
+            mark: Any = event.start_mark
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise _problem(file, lines, mark.line + 1, mark.column + 1, "YAML anchors and aliases are not allowed in guidewalk files")
             tag = getattr(event, "tag", None)
-            if tag and not tag.startswith("tag:yaml.org,2002:") and tag not in ("!", "?"):
+            if tag and tag not in _PLAIN_TAGS:
                 raise _problem(file, lines, mark.line + 1, mark.column + 1, f"YAML tag '{tag}' is not allowed (only plain data)")
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1

@@ -1,7 +1,7 @@
 """Structural checks of a loaded flow, as small generators of located problems.
 
-`check_graph` runs at every load (a guideline with one of these problems does not load):
-dangling targets, cycles, unreachable nodes, and decisions without `otherwise` whose branches
+`check_graph` runs at every load once the nodes themselves are sound (dangling targets are
+the loader's): cycles, unreachable nodes, and decisions without `otherwise` whose branches
 visibly leave a gap on a single fact. The exact proof over all facts and derived scores is
 `guidewalk lint`'s job; this is the cheap, always-on part.
 """
@@ -38,7 +38,6 @@ def flow_graph(nodes: Mapping[str, Node]) -> Any:
 
 
 def check_graph(flowcharts: Mapping[str, Flowchart], nodes: Mapping[str, Node], scope: Mapping[str, FactSpec]) -> Iterator[Problem]:
-    yield from _dangling(nodes)
     yield from _cycles_and_reach(flowcharts, nodes)
     for n in nodes.values():
         if n.kind == "decision" and not n.otherwise:
@@ -46,17 +45,6 @@ def check_graph(flowcharts: Mapping[str, Flowchart], nodes: Mapping[str, Node], 
             if gap is not None:
                 fact, value = gap
                 yield Problem(n.location, f"decision '{n.id}' has no otherwise and no branch holds when {fact} = {value}")
-
-
-def _dangling(nodes: Mapping[str, Node]) -> Iterator[Problem]:
-    for n in nodes.values():
-        for b in n.branches:
-            if b.to not in nodes:
-                yield Problem(b.location or n.location, f"branch of '{n.id}' goes to unknown node '{b.to}'", suggestion=suggest(b.to, nodes))
-        for attr in ("otherwise", "next"):
-            t = getattr(n, attr)
-            if t and t not in nodes:
-                yield Problem(n.location, f"{attr} of '{n.id}' goes to unknown node '{t}'", suggestion=suggest(t, nodes))
 
 
 def _cycles_and_reach(flowcharts: Mapping[str, Flowchart], nodes: Mapping[str, Node]) -> Iterator[Problem]:

@@ -57,7 +57,7 @@ def _version_line() -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     from .load import default_root, guideline_ids, load_guideline
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     status = 0
     for gid in guideline_ids(default_root()):
         try:

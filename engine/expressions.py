@@ -199,12 +199,14 @@ def _convert(node: ast.AST, shift: int) -> Expr:
     if isinstance(node, ast.Compare):
         parts: list[Expr] = []
         left = _convert(node.left, shift)
-        for op, comp in zip(node.ops, node.comparators):
+        for cop, comp in zip(node.ops, node.comparators):
+            if isinstance(cop, (ast.Is, ast.IsNot)):
+                raise ExpressionError("'is' comparisons are not allowed; use == or known(x)", getattr(comp, "col_offset", 0) + shift)
             right = _convert(comp, shift)
-            if isinstance(op, (ast.In, ast.NotIn)):
-                parts.append(In(left.col, left, right, isinstance(op, ast.NotIn)))
-            elif type(op) in _CMP_OPS:
-                parts.append(Cmp(left.col, _CMP_OPS[type(op)], left, right))
+            if isinstance(cop, (ast.In, ast.NotIn)):
+                parts.append(In(left.col, left, right, isinstance(cop, ast.NotIn)))
+            elif type(cop) in _CMP_OPS:
+                parts.append(Cmp(left.col, _CMP_OPS[type(cop)], left, right))
             else:
                 raise ExpressionError("'is' comparisons are not allowed; use == or known(x)", right.col)
             left = right
@@ -419,7 +421,7 @@ class _Checker:
             self._range(e, tb, e.left)
             return _Ty("boolean")
         if ta.kind == "date" or tb.kind == "date":
-            for side, other in ((e.left, tb), (e.right, ta)):
+            for side in (e.left, e.right):
                 if isinstance(side, Const) and isinstance(side.value, str):
                     side.value = _date_literal(side.value, side.col)
             if {ta.kind, tb.kind} <= {"date", "string"}:
@@ -427,9 +429,9 @@ class _Checker:
         if kinds <= {"enum", "string"}:
             if e.op not in ("==", "!="):
                 raise ExpressionError(f"'{e.op}' cannot order enum values; use == / != / in", e.col)
-            for t, other in ((ta, e.right), (tb, e.left)):
-                if t.kind == "enum" and isinstance(other, Const):
-                    self._enum_value(t.fact, other)
+            for side_ty, other in ((ta, e.right), (tb, e.left)):
+                if side_ty.kind == "enum" and isinstance(other, Const):
+                    self._enum_value(side_ty.fact, other)
             return _Ty("boolean")
         if kinds == {"boolean"}:
             if e.op not in ("==", "!="):

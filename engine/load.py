@@ -99,6 +99,7 @@ class _Ctx:
     def __init__(self) -> None:
         self.sink = ProblemSink()
         self.docs: list[_yaml.Doc] = []
+        self.targets: list[tuple[_yaml.Doc, tuple[Any, ...], str, str]] = []  # (doc, path, target, from)
 
     def load(self, path: Path) -> _yaml.Doc | None:
         try:
@@ -641,9 +642,12 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
             ctx.err(doc, ("facts", j), f"unknown fact '{f}'" + (" (it is derived, not asked)" if f in derived else ""), suggest(f, dictionary))
     asks = _asks(rules, list(nodes.values()), dictionary, declared)
 
+    for tdoc, tpath, target, src in ctx.targets:
+        if target not in nodes:
+            ctx.err(tdoc, tpath, f"'{src}' goes to unknown node '{target}'", suggest(target, nodes))
     from .checks import check_graph  # graph checks need networkx; loaded only here
 
-    if flowcharts:
+    if flowcharts and not ctx.sink.errors:
         for problem in check_graph(flowcharts, nodes, scope):
             ctx.sink.problems.append(problem)
     ctx.sink.raise_if_errors()
@@ -721,7 +725,7 @@ def _flowcharts(ctx: _Ctx, doc: _yaml.Doc, raw: Any, scope: Mapping[str, FactSpe
             start = ids[0]
         if start not in raw_nodes:
             ctx.err(doc, p + ("start",), f"start node '{start}' is not a node of flowchart '{fid}'", suggest(str(start), ids))
-        flowcharts[fid] = Flowchart(id=fid, title=str(fc.get("title") or fid), start=str(start), nodes=ids, location=doc.where(p))
+        flowcharts[str(fid)] = Flowchart(id=str(fid), title=str(fc.get("title") or fid), start=str(start), nodes=ids, location=doc.where(p))
     return flowcharts, nodes
 
 
@@ -755,10 +759,13 @@ def _node(ctx: _Ctx, doc: _yaml.Doc, p: tuple[Any, ...], nid: str, fid: str, raw
                 ctx.err(doc, bp, "each branch needs when: and to:")
                 continue
             _check_keys(ctx, doc, bp, b, ("when", "to", "note"), "branch")
+            ctx.targets.append((doc, bp + ("to",), str(b["to"]), nid))
             cond = _condition(ctx, doc, bp + ("when",), b["when"], scope)
             if cond is not None:
                 node.branches.append(Branch(when=cond, to=str(b["to"]), note=_text(ctx, doc, bp + ("note",), b.get("note"), "note"), location=doc.where(bp + ("to",))))
         node.otherwise = None if raw.get("otherwise") is None else str(raw["otherwise"])
+        if node.otherwise:
+            ctx.targets.append((doc, p + ("otherwise",), node.otherwise, nid))
     else:
         codes = _expect_list(ctx, doc, p + ("actions",), raw.get("actions"), "actions")
         for j, code in enumerate(codes):
@@ -770,6 +777,8 @@ def _node(ctx: _Ctx, doc: _yaml.Doc, p: tuple[Any, ...], nid: str, fid: str, raw
             if not codes:
                 ctx.err(doc, p, f"action node '{nid}' needs actions: (codes from the action list)")
             node.next = None if raw.get("next") is None else str(raw["next"])
+            if node.next:
+                ctx.targets.append((doc, p + ("next",), node.next, nid))
     return node
 
 
