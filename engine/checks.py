@@ -48,24 +48,59 @@ def check_graph(flowcharts: Mapping[str, Flowchart], nodes: Mapping[str, Node], 
 
 
 def _cycles_and_reach(flowcharts: Mapping[str, Flowchart], nodes: Mapping[str, Node]) -> Iterator[Problem]:
-    import networkx as nx
-
-    g = flow_graph(nodes)
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
-        path = " -> ".join([e[0] for e in cycle] + [cycle[-1][1]])
-        yield Problem(nodes[cycle[0][0]].location, f"the flow has a cycle: {path}")
-    starts = [f.start for f in flowcharts.values() if f.start in nodes]
+    """Cycle and reachability check by iterative depth-first search: every load runs it, so it
+    stays free of networkx's import cost (`guidewalk validate` adds the networkx analysis)."""
+    succ = {n.id: [t for t in n.targets() if t in nodes] for n in nodes.values()}
+    colour: dict[str, int] = {}
+    for root in nodes:
+        if colour.get(root):
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        trail: list[str] = []
+        while stack:
+            nid, i = stack.pop()
+            if i == 0:
+                colour[nid] = 1
+                trail.append(nid)
+            if i < len(succ[nid]):
+                stack.append((nid, i + 1))
+                nxt = succ[nid][i]
+                if colour.get(nxt) == 1:
+                    cycle = trail[trail.index(nxt):] + [nxt]
+                    yield Problem(nodes[nxt].location, "the flow has a cycle: " + " -> ".join(cycle))
+                    return
+                if not colour.get(nxt):
+                    stack.append((nxt, 0))
+            else:
+                colour[nid] = 2
+                trail.pop()
     reached: set[str] = set()
-    for s in starts:
-        reached.add(s)
-        reached |= nx.descendants(g, s)
+    todo = [f.start for f in flowcharts.values() if f.start in nodes]
+    while todo:
+        nid = todo.pop()
+        if nid not in reached:
+            reached.add(nid)
+            todo.extend(succ[nid])
     for n in nodes.values():
         if n.id not in reached:
             yield Problem(n.location, f"node '{n.id}' cannot be reached from any flowchart's start")
+
+
+def networkx_checks(nodes: Mapping[str, Node], flowcharts: Mapping[str, Flowchart]) -> Iterator[Problem]:
+    """The author's deeper structural report (used by `guidewalk validate`): every simple
+    cycle, and nodes from which no end can be reached (dead ends), computed with networkx."""
+    import networkx as nx
+
+    g = flow_graph(nodes)
+    for cycle in nx.simple_cycles(g):
+        yield Problem(nodes[cycle[0]].location, "the flow has a cycle: " + " -> ".join(cycle + [cycle[0]]))
+    terminals = [n.id for n in nodes.values() if not n.targets()]
+    can_end: set[str] = set(terminals)
+    for t in terminals:
+        can_end |= nx.ancestors(g, t)
+    for n in nodes.values():
+        if n.id not in can_end:
+            yield Problem(n.location, f"no end can be reached from node '{n.id}' (dead end)")
 
 
 def single_fact_gap(node: Node, scope: Mapping[str, FactSpec]) -> tuple[str, Any] | None:

@@ -99,6 +99,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 load_score(t)
             else:
                 g = load_guideline(t)
+                from .checks import networkx_checks
+
+                problems.extend(p for p in networkx_checks(g.nodes, g.flowcharts) if str(p) not in seen)
                 ok.append(f"{g.id} {g.version}: {len(g.nodes)} nodes, {len(g.rules)} rules, {len(g.asks)} facts asked")
         except LoadError as exc:
             for p in exc.problems:
