@@ -1,9 +1,11 @@
 """Structural checks of a loaded flow, as small generators of located problems.
 
-`check_graph` runs at every load once the nodes themselves are sound (dangling targets are
-the loader's): cycles, unreachable nodes, and decisions without `otherwise` whose branches
-visibly leave a gap on a single fact. The exact proof over all facts and derived scores is
-`guidewalk lint`'s job; this is the cheap, always-on part.
+`check_graph` runs at every load, once the nodes themselves are sound (dangling targets are
+the loader's): cycles and unreachable nodes (a plain depth-first search, so a one-case run
+does not pay networkx's import), and decisions without `otherwise` whose branches visibly
+leave a gap on a single fact. `networkx_checks` is the deeper report `guidewalk validate`
+adds (every simple cycle, dead ends). The exact proof over all facts and derived scores is
+`guidewalk lint`'s job.
 """
 
 from __future__ import annotations
