@@ -85,6 +85,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if path.is_dir() and not (path / "guideline.yaml").exists():
                 targets += [("guideline", str(f)) for f in sorted(path.glob("*/guideline.yaml"))]
                 targets += [("score", f.stem) for f in sorted((path / "scores").glob("*.yaml"))] if (path / "scores").is_dir() else []
+            elif path.is_file() and path.parent.name == "scores":
+                targets.append(("score", str(path)))
             else:
                 targets.append(("guideline", p))
     else:
@@ -96,7 +98,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for kind, t in targets:
         try:
             if kind == "score":
-                load_score(t)
+                sp = Path(t)
+                module, _ = load_score(sp.stem, sp.parent.parent) if sp.suffix == ".yaml" else load_score(t)
+                ok.append(f"score {module.id}: {len(module.rules)} rules, verification {module.verification}")
             else:
                 g = load_guideline(t)
                 from .checks import networkx_checks

@@ -83,6 +83,45 @@ def inputs_of(rule: Rule, env: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]
     return tuple((f, env.get(f, UNKNOWN)) for f in rule.inputs)
 
 
+def deciding_facts(guideline: Guideline, names: Any, env: Mapping[str, Any]) -> list[str]:
+    """The unknown base facts that stand between `names` (facts, possibly derived) and a
+    value: for a derived fact, only the facts read by the case that is still undecided
+    (an unknown case hides the cases after it), followed through derived inputs."""
+    by_fact = {r.fact: r for r in guideline.rules if r.kind == "derive"}
+    out: dict[str, None] = {}
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or env.get(name, UNKNOWN) is not UNKNOWN:
+            return
+        seen.add(name)
+        rule = by_fact.get(name)
+        if rule is None:
+            out.setdefault(name, None)
+            return
+        if rule.value is not None:
+            for f in rule.value.facts:
+                visit(f)
+            return
+        for case in rule.cases:
+            w = case.when.test(env)
+            if w is True:
+                for f in case.value.facts:
+                    visit(f)
+                return
+            if w is UNKNOWN:
+                for f in case.when.facts:
+                    visit(f)
+                return
+        if rule.otherwise is not None:
+            for f in rule.otherwise.facts:
+                visit(f)
+
+    for n in names:
+        visit(n)
+    return list(out)
+
+
 class BuiltinRules:
     """Evaluates the rules in dependency order; each rule runs once."""
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from .expressions import UNKNOWN
 from .facts import check_facts, to_json_value
 from .model import Guideline, ScoreModule
-from .rules import backend
+from .rules import backend, deciding_facts
 
 __all__ = ["calculate", "describe", "describe_text", "result_text"]
 
@@ -45,12 +45,7 @@ def calculate(module: ScoreModule, g: Guideline, raw: Mapping[str, Any], *, doc:
                 entry["note"] = note
         components.append(entry)
     key = module.result or module.total
-    missing: dict[str, None] = {}
-    for name in [n for n in (module.total, module.result, *module.outputs) if n]:
-        if name not in env:
-            for base in g.base_inputs(name):
-                if base not in env:
-                    missing.setdefault(base, None)
+    missing = deciding_facts(g, [n for n in (module.total, module.result, *module.outputs) if n], env)
     out = {
         **head,
         "status": "complete" if key is None or key in env else "needs_facts",
@@ -63,7 +58,7 @@ def calculate(module: ScoreModule, g: Guideline, raw: Mapping[str, Any], *, doc:
         "notes": [{"rule": r.id, "note": r.note} for r in g.rules if r.note and by_fact.get(r.fact or "") is not None and by_fact[r.fact or ""].value is not UNKNOWN],
     }
     if missing:
-        out["needs"] = list(missing)
+        out["needs"] = missing
     return out
 
 

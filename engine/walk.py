@@ -13,7 +13,7 @@ from .errors import RunError
 from .expressions import UNKNOWN, readable
 from .facts import Facts, check_facts, to_json_value
 from .model import Guideline, Node
-from .rules import RulesBackend, RulesOutcome, backend as _backend
+from .rules import RulesBackend, RulesOutcome, backend as _backend, deciding_facts
 from .trace import Alert, BranchEval, Recommendation, Result, Step
 
 __all__ = ["walk", "run", "MAX_STEPS"]
@@ -122,13 +122,7 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
         step.taken, step.how = node.branches[chosen].to, f"branch {chosen + 1}"
         return step.taken
     if blocking:
-        needs: dict[str, None] = {}
-        for i in blocking:
-            for f in node.branches[i].when.facts:
-                if env.get(f, UNKNOWN) is UNKNOWN:
-                    for base in g.base_inputs(f):
-                        if base not in env:
-                            needs.setdefault(base, None)
+        needs = deciding_facts(g, [f for i in blocking for f in node.branches[i].when.facts], env)
         if not needs:
             unknown = [f for i in blocking for f in node.branches[i].when.facts if env.get(f, UNKNOWN) is UNKNOWN]
             raise RunError(
@@ -136,7 +130,7 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
                 guideline=g.id, node=node.id, location=node.location,
             )
         result.status = "needs_facts"
-        result.needs = list(needs)
+        result.needs = needs
         step.how = "needs facts"
         return None
     if node.otherwise:
