@@ -615,6 +615,30 @@ def constants(expr: Expr) -> list[Any]:
     return [e.value for e in iter_nodes(expr) if isinstance(e, Const)]
 
 
+def relevant_unknowns(expr: Expr, env: Mapping[str, Any]) -> list[str]:
+    """The unknown facts whose values could still change an unknown expression, Kleene-wise:
+    an operand that already decides its `and`/`or` hides the others, and operands that are
+    known contribute nothing. Empty when the expression is not unknown."""
+
+    def val(e: Expr) -> Any:
+        return compile_expr(e)(env)
+
+    def rel(e: Expr) -> list[str]:
+        if isinstance(e, BoolOp):
+            vals = [(o, val(o)) for o in e.operands]
+            decider = False if e.op == "and" else True
+            if any(v is decider for _, v in vals):
+                return []
+            return [f for o, v in vals if v is UNKNOWN for f in rel(o)]
+        if isinstance(e, Not):
+            return rel(e.operand)
+        return [n for n in facts_read(e) if env.get(n, UNKNOWN) is UNKNOWN]
+
+    if val(expr) is not UNKNOWN:
+        return []
+    return list(dict.fromkeys(rel(expr)))
+
+
 _PRETTY = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 _PREC = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "atom": 8}
 

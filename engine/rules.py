@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
 from .errors import RuleError
-from .expressions import UNKNOWN
+from .expressions import UNKNOWN, relevant_unknowns
 from .model import Guideline, Rule
 
 __all__ = ["Derivation", "AlertHit", "RulesOutcome", "RulesBackend", "BuiltinRules", "backend", "normalise"]
@@ -110,7 +110,7 @@ def deciding_facts(guideline: Guideline, names: Any, env: Mapping[str, Any]) -> 
                     visit(f)
                 return
             if w is UNKNOWN:
-                for f in case.when.facts:
+                for f in relevant_unknowns(case.when.expr, env):
                     visit(f)
                 return
         if rule.otherwise is not None:

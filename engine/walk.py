@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from . import __version__
 from .errors import RunError
-from .expressions import UNKNOWN, readable
+from .expressions import UNKNOWN, readable, relevant_unknowns
 from .facts import Facts, check_facts, to_json_value
 from .model import Guideline, Node
 from .rules import RulesBackend, RulesOutcome, backend as _backend, deciding_facts
@@ -122,7 +122,7 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
         step.taken, step.how = node.branches[chosen].to, f"branch {chosen + 1}"
         return step.taken
     if blocking:
-        needs = deciding_facts(g, [f for i in blocking for f in node.branches[i].when.facts], env)
+        needs = deciding_facts(g, [f for i in blocking for f in relevant_unknowns(node.branches[i].when.expr, env)], env)
         if not needs:
             unknown = [f for i in blocking for f in node.branches[i].when.facts if env.get(f, UNKNOWN) is UNKNOWN]
             raise RunError(

@@ -103,3 +103,14 @@ def test_readable_and_facts_read() -> None:
 def test_unknown_has_no_truth_value() -> None:
     with pytest.raises(TypeError):
         bool(UNKNOWN)
+
+
+def test_relevant_unknowns_follow_kleene() -> None:
+    from engine.expressions import relevant_unknowns
+
+    e = compile_condition("(tumour == breast and sympt) or kps >= 70", SCOPE)
+    # the conjunction is already false: only kps can still decide
+    assert relevant_unknowns(e, {"tumour": "nsclc"}) == ["kps"]
+    assert relevant_unknowns(e, {"tumour": "breast"}) == ["sympt", "kps"]
+    assert relevant_unknowns(e, {"kps": 80}) == []  # already true
+    assert relevant_unknowns(compile_condition("not (sympt and not known(kps))", SCOPE), {}) == ["sympt"]
