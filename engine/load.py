@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from . import _yaml
 from .errors import ExpressionError, LoadError, Location, Problem, ProblemSink, suggest
-from .expressions import FactLike, compile_condition, compile_expr, facts_read
+from .expressions import FactLike, compile_condition, compile_expr, facts_read, readable
 from .model import (
     FACT_TYPES,
     NODE_KINDS,
@@ -326,7 +326,7 @@ def _condition(ctx: _Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Any, scope
         shift = _quote_shift(doc, loc)
         ctx.sink.add(loc.shifted(exc.col + shift), exc.message, suggestion=exc.suggestion)
         return None
-    return Condition(text=text, expr=expr, test=compile_expr(expr), facts=facts_read(expr), location=loc)
+    return Condition(text=text, expr=expr, test=compile_expr(expr), facts=facts_read(expr), location=loc, readable=readable(expr))
 
 
 def _quote_shift(doc: _yaml.Doc, loc: Location) -> int:

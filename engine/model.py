@@ -8,6 +8,7 @@ syntax tree (`expr`) compiled into a closure (`test`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping
 
 from .errors import Location
@@ -98,6 +99,7 @@ class Condition:
     test: Test
     facts: tuple[str, ...]
     location: Location
+    readable: str = ""  # e.g. "kps ≥ 70", rendered once at load
 
 
 @dataclass
@@ -168,9 +170,9 @@ class Rule:
     if_recommended: tuple[str, ...] = ()
     origin: str = "guideline"  # "guideline", "score:<id>" or "overlay:<file>"
 
-    @property
+    @cached_property
     def inputs(self) -> tuple[str, ...]:
-        """Every fact this rule reads, in order of first appearance."""
+        """Every fact this rule reads, in order of first appearance (computed once)."""
         seen: dict[str, None] = {}
         conds = [c for case in self.cases for c in (case.when, case.value)]
         conds += [c for c in (self.otherwise, self.value, self.when) if c is not None]
@@ -220,6 +222,11 @@ class Guideline:
     sha256: str
     location: Location
     overlays: tuple[str, ...] = ()
+
+    @cached_property
+    def rule_inputs(self) -> frozenset[str]:
+        """Every fact some rule of this guideline reads."""
+        return frozenset(f for r in self.rules for f in r.inputs)
 
     @property
     def scope(self) -> dict[str, FactSpec]:

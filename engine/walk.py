@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from . import __version__
 from .errors import RunError
-from .expressions import UNKNOWN, readable, relevant_unknowns
+from .expressions import UNKNOWN, relevant_unknowns
 from .facts import Facts, check_facts, to_json_value
 from .model import Guideline, Node
 from .rules import RulesBackend, RulesOutcome, backend as _backend, deciding_facts
@@ -76,8 +76,7 @@ def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, h
         node_id = node.next if node.kind == "action" else None
         step.taken, step.how = node_id, ("next" if node_id else "end")
     _alerts(g, outcome, result)
-    used = read | {f for r in g.rules for f in r.inputs}
-    result.unused_facts = [f for f in facts.values if f not in used and f in g.dictionary]
+    result.unused_facts = [f for f in facts.values if f not in read and f not in g.rule_inputs and f in g.dictionary]
     return result
 
 
@@ -92,7 +91,7 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
         step.branches.append(
             BranchEval(
                 when=b.when.text,
-                readable=readable(b.when.expr),
+                readable=b.when.readable,
                 value=None if v is UNKNOWN else v,
                 facts={f: to_json_value(env.get(f, UNKNOWN)) for f in b.when.facts},
                 to=b.to,
