@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/guidewalk run brain-metastases-2020 --flowchart treatment --facts examples/cases/lecture-case-1.yaml
+.venv/bin/guidewalk run brain-metastases-2020 --facts examples/cases/lecture-case-1.yaml
