@@ -1,0 +1,539 @@
+"""A guideline as a graphviz SVG flowchart, optionally with one case's walk drawn on it.
+
+Stable ids on the SVG elements, so that tools and tests can address them:
+
+* ``node-<node id>`` for every node of the guideline (a ``<g>`` element);
+* ``edge-<from>-<to>`` for every branch, ``otherwise`` and ``next`` edge. When two edges of
+  a guideline join the same pair of nodes (two branches of one decision to the same target),
+  the second gets ``-2``, the third ``-3``, ... in the order of the YAML: for each node,
+  its branches in order, then ``otherwise``, then ``next``;
+* ``cluster-<flowchart id>`` for the box around each flowchart;
+* ``jump-<node id>``: when one flowchart is drawn alone, a small stand-in for a target that
+  lies in another flowchart;
+* ``legend`` and, with a case, ``case-panel`` (the side panel with derived facts and alerts).
+
+With a case (an :class:`Overlay` built from a run result), classes mark the walk:
+``on-path`` (nodes and edges walked), ``off-path`` (dimmed), ``stopped`` (the decision where
+the walk stopped for missing facts), ``evaluated`` (a branch tested on the path but not
+taken). All text reaching the SVG is escaped; the output is deterministic (the graphviz
+version comment is stripped) so committed SVGs can be compared with fresh renders.
+
+graphviz is imported inside the functions that draw.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+from engine.expressions import readable
+from engine.model import Guideline, Node, Source
+
+if TYPE_CHECKING:  # pragma: no cover
+    import graphviz
+
+__all__ = ["EdgeRef", "Overlay", "edge_refs", "overlay_from_result", "to_dot", "side_dot", "render_svg", "svg_ids", "nodes_with_class", "strip_xml_prolog", "safe_url", "flowchart_files", "FONT"]
+
+FONT = "DejaVu Sans"
+
+# colours: kinds without a case; path / dimmed / stopped with one
+_KIND_FILL = {"decision": "#fff3d1", "action": "#e2f0e2", "end": "#e6e6f5"}
+_KIND_PEN = {"decision": "#a07800", "action": "#3c7a3c", "end": "#4b4b8f"}
+_PATH_FILL, _PATH_PEN = "#d6e6ff", "#1f4e9e"
+_STOP_FILL, _STOP_PEN = "#ffe1b8", "#c25e00"
+_DIM_FILL, _DIM_PEN, _DIM_TEXT = "#f6f6f6", "#c9c9c9", "#9b9b9b"
+
+
+# --------------------------------------------------------------------------- edges
+
+
+@dataclass(frozen=True)
+class EdgeRef:
+    """One drawn edge: its stable SVG id, ends, and what it stands for."""
+
+    id: str
+    source: str
+    target: str
+    kind: str  # "branch" | "otherwise" | "next"
+    index: int  # branch index (0-based); 0 for otherwise/next
+    label: str  # readable condition, "otherwise" or ""
+
+
+def edge_refs(g: Guideline) -> list[EdgeRef]:
+    """Every edge of the guideline in YAML order, with unique stable ids."""
+    out: list[EdgeRef] = []
+    seen: dict[str, int] = {}
+
+    def add(src: str, dst: str, kind: str, index: int, label: str) -> None:
+        base = f"edge-{src}-{dst}"
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        out.append(EdgeRef(base if n == 1 else f"{base}-{n}", src, dst, kind, index, label))
+
+    for node in _ordered_nodes(g):
+        for i, b in enumerate(node.branches):
+            add(node.id, b.to, "branch", i, readable(b.when.expr))
+        if node.otherwise:
+            add(node.id, node.otherwise, "otherwise", 0, "otherwise")
+        if node.next:
+            add(node.id, node.next, "next", 0, "")
+    return out
+
+
+def _ordered_nodes(g: Guideline) -> list[Node]:
+    return [g.nodes[n] for fc in g.flowcharts.values() for n in fc.nodes if n in g.nodes]
+
+
+# --------------------------------------------------------------------------- overlay
+
+
+@dataclass
+class Overlay:
+    """What one run result adds to the drawing (built from its JSON form)."""
+
+    status: str
+    path: list[str]
+    steps: dict[str, list[int]] = field(default_factory=dict)  # node -> step numbers
+    taken: set[str] = field(default_factory=set)  # edge ids walked
+    evaluated: dict[str, Any] = field(default_factory=dict)  # edge id -> True/False/None on the path
+    stopped: str | None = None
+    needs: list[str] = field(default_factory=list)
+    derived: list[tuple[str, Any, str]] = field(default_factory=list)  # fact, value, rule
+    alerts: list[tuple[str, str]] = field(default_factory=list)  # severity, text
+    facts: dict[str, Any] = field(default_factory=dict)
+    flowchart: str = ""
+    errors: list[tuple[str, str]] = field(default_factory=list)  # fact, message (invalid facts)
+
+
+def overlay_from_result(g: Guideline, result: Mapping[str, Any]) -> Overlay:
+    """The overlay for a run result (`Result.to_json()` or `guidewalk run --format json`)."""
+    refs = edge_refs(g)
+    by_key = {(e.source, e.kind, e.index): e.id for e in refs}
+    ov = Overlay(status=str(result.get("status", "")), path=[str(p) for p in result.get("path", [])], flowchart=str(result.get("flowchart", "")))
+    for step in result.get("trace", []):
+        node = str(step.get("node"))
+        ov.steps.setdefault(node, []).append(int(step.get("step", 0)))
+        how = str(step.get("how") or "")
+        for i, b in enumerate(step.get("branches", []) or []):
+            eid = by_key.get((node, "branch", i))
+            if eid:
+                ov.evaluated[eid] = b.get("value")
+        eid = None
+        if how.startswith("branch "):
+            try:
+                eid = by_key.get((node, "branch", int(how.split()[1]) - 1))
+            except ValueError:
+                eid = None
+        elif how == "otherwise":
+            eid = by_key.get((node, "otherwise", 0))
+        elif how == "next":
+            eid = by_key.get((node, "next", 0))
+        if eid:
+            ov.taken.add(eid)
+    if ov.status == "needs_facts" and ov.path:
+        ov.stopped = ov.path[-1]
+        ov.needs = [str(n) for n in result.get("needs", [])]
+    rules = {d.get("fact"): d.get("rule") for d in result.get("derivations", [])}
+    ov.derived = [(str(k), v, str(rules.get(k) or "")) for k, v in (result.get("derived") or {}).items()]
+    ov.alerts = [(str(a.get("severity", "")), str(a.get("text", ""))) for a in result.get("alerts", [])]
+    ov.facts = dict(result.get("facts") or {})
+    ov.errors = [(str(x.get("fact", "")), str(x.get("message", ""))) for x in result.get("errors", []) or []]
+    return ov
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def esc(text: Any) -> str:
+    """Escape text for a graphviz HTML-like label (and hence for the SVG it becomes)."""
+    return html.escape(str(text), quote=True).replace("&#x27;", "&#39;")
+
+
+def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = True) -> list[str]:
+    lines: list[str] = []
+    for para in str(text).splitlines() or [""]:
+        lines += textwrap.wrap(para, width=width, break_long_words=break_words, break_on_hyphens=False) or [""]
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [lines[max_lines - 1].rstrip() + " …"]
+    return lines
+
+
+def _lines(text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = True) -> str:
+    body = "<BR/>".join(esc(line) for line in _wrap(text, width, max_lines, break_words=break_words))
+    if bold:
+        body = f"<B>{body}</B>"
+    attrs = (f' POINT-SIZE="{size}"' if size else "") + (f' COLOR="{color}"' if color else "")
+    return f"<FONT{attrs}>{body}</FONT>" if attrs else body
+
+
+def _fmt_value(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list):
+        return "{" + ", ".join(map(str, v)) + "}"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _tooltip(node: Node) -> str:
+    parts = [f"{node.id} ({node.kind}, flowchart {node.flowchart})"]
+    if node.kind == "decision" and node.question:
+        parts.append(node.question)
+    if node.text:
+        parts.append(node.text)
+    if node.source:
+        parts.append("Source: " + _source_text(node.source))
+    if node.note:
+        parts.append("Note: " + node.note)
+    return "\n".join(parts)
+
+
+def _source_text(src: Source) -> str:
+    bits = [b for b in (src.module, src.strength, src.evidence, src.tag) if b]
+    return (" · ".join(bits) + " — " if bits else "") + src.url
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is http(s) (sources are web pages); anything else is not linked."""
+    if url and re.match(r"(?i)^https?://[^\s]+$", url.strip()):
+        return url.strip()
+    return None
+
+
+def _attr(text: str) -> Any:
+    """A plain (non-HTML) attribute value: backslashes and <...> taken literally."""
+    import graphviz
+
+    return graphviz.escape(text)
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _node_label(node: Node, g: Guideline, ov: Overlay | None, state: str) -> str:
+    muted = _DIM_TEXT if state == "off" else None
+    rows: list[str] = []
+    if ov is not None and node.id in ov.steps:
+        nums = ", ".join(str(n) for n in ov.steps[node.id])
+        rows.append(_lines(f"step {nums}", 40, bold=True, size=9, color=_PATH_PEN if state != "stop" else _STOP_PEN))
+    if node.kind == "decision":
+        head = node.question or node.title or node.id
+        rows.append(_lines(head, 30, bold=True, color=muted))
+        if node.title and node.question:
+            rows.append(_lines(node.title, 30, size=9, color=muted or "#555555"))
+    else:
+        if node.title:
+            rows.append(_lines(node.title, 34, bold=True, color=muted))
+        rows.append(_lines(node.text or "", 34, size=10, color=muted, max_lines=6))
+        if node.actions:
+            rows.append(_lines("[" + ", ".join(node.actions) + "]", 40, size=9, color=muted or "#2f5f2f"))
+    meta = node.id
+    if node.source and node.source.module:
+        meta += " · " + node.source.module
+    if node.note:
+        meta += " · ✎ note"
+    rows.append(_lines(meta, 40, size=8, color=muted or "#666666", max_lines=2))
+    if state == "stop" and ov is not None:
+        rows.append(_lines("walk stopped: needs " + ", ".join(ov.needs), 32, bold=True, size=10, color=_STOP_PEN))
+    return "<" + "<BR/>".join(rows) + ">"
+
+
+def _node_attrs(node: Node, ov: Overlay | None) -> tuple[dict[str, str], str]:
+    if ov is None:
+        state = "plain"
+    elif ov.stopped == node.id:
+        state = "stop"
+    elif node.id in ov.steps:
+        state = "path"
+    else:
+        state = "off"
+    shape = {"decision": "hexagon", "action": "box", "end": "box"}[node.kind]
+    style = "filled" if node.kind != "end" else "filled,rounded"
+    fill, pen, width = _KIND_FILL[node.kind], _KIND_PEN[node.kind], "1.2"
+    classes = [f"kind-{node.kind}"]
+    if state == "path":
+        fill, pen, width = _PATH_FILL, _PATH_PEN, "2.5"
+        classes.append("on-path")
+    elif state == "stop":
+        fill, pen, width = _STOP_FILL, _STOP_PEN, "3"
+        classes += ["on-path", "stopped"]
+        style += ",bold"
+    elif state == "off":
+        fill, pen = _DIM_FILL, _DIM_PEN
+        classes.append("off-path")
+    attrs = {
+        "shape": shape,
+        "style": style,
+        "fillcolor": fill,
+        "color": pen,
+        "penwidth": width,
+        "margin": "0.12,0.06" if node.kind != "decision" else "0.05,0.04",
+        "class": " ".join(classes),
+    }
+    return attrs, state
+
+
+def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None) -> "graphviz.Digraph":
+    """The graphviz graph of a guideline (all flowcharts, or one), with an optional case."""
+    import graphviz
+
+    if flowchart is not None and flowchart not in g.flowcharts:
+        from engine.errors import RunError
+
+        raise RunError(f"no flowchart '{flowchart}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
+    fcs = [g.flowcharts[flowchart]] if flowchart else list(g.flowcharts.values())
+    drawn = {n for fc in fcs for n in fc.nodes}
+    dot = graphviz.Digraph(name=g.id, engine="dot")
+    title = f"{g.title} — version {g.version}" + (f" — flowchart {g.flowcharts[flowchart].title}" if flowchart else "")
+    dot.attr(
+        "graph",
+        rankdir="TB",
+        newrank="true",
+        nodesep="0.35",
+        ranksep="0.45",
+        fontname=FONT,
+        fontsize="16",
+        labelloc="t",
+        labeljust="l",
+        label="<" + _lines(title, 120, bold=True, size=16) + ">",
+        id="guideline",
+        bgcolor="white",
+        pad="0.2",
+    )
+    dot.attr("node", fontname=FONT, fontsize="11")
+    dot.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.7")
+    for fc in fcs:
+        with dot.subgraph(name=f"cluster_{fc.id}") as sub:
+            sub.attr(
+                label="<" + _lines(f"{fc.title}  ({fc.id})", 90, bold=True, size=13) + ">",
+                id=_attr(f"cluster-{fc.id}"),
+                style="rounded,dashed",
+                color="#8c8c8c",
+                fontname=FONT,
+                labeljust="l",
+                margin="14",
+            )
+            for nid in fc.nodes:
+                node = g.nodes[nid]
+                attrs, state = _node_attrs(node, overlay)
+                url = safe_url(node.source.url if node.source else None)
+                sub.node(
+                    nid,
+                    label=_node_label(node, g, overlay, state),
+                    id=_attr(f"node-{nid}"),
+                    tooltip=_attr(_tooltip(node)),
+                    **({"href": _attr(url), "target": "_blank"} if url else {}),
+                    **attrs,
+                )
+            if fc.start in drawn:
+                sub.node(f"start__{fc.id}", label="start", shape="circle", width="0.45", fixedsize="true", fontsize="8", style="filled", fillcolor="#444444", fontcolor="white", color="#444444", id=_attr(f"start-{fc.id}"))
+                sub.edge(f"start__{fc.id}", fc.start, id=_attr(f"start-edge-{fc.id}"), color="#444444")
+    jumps: dict[str, None] = {}
+    for e in edge_refs(g):
+        if e.source not in drawn:
+            continue
+        target = e.target
+        if target not in drawn:
+            target = f"jump__{e.target}"
+            jumps.setdefault(e.target, None)
+        dot.edge(e.source, target, **_edge_attrs(e, overlay))
+    for tid in jumps:
+        tnode = g.nodes[tid]
+        fc_title = g.flowcharts[tnode.flowchart].title
+        dot.node(
+            f"jump__{tid}",
+            label="<" + _lines(f"→ {tnode.question or tnode.title or tid}", 26, size=9) + "<BR/>" + _lines(f"in flowchart {fc_title}", 30, size=8, color="#666666") + ">",
+            shape="cds",
+            margin="0.2,0.06",
+            style="filled",
+            fillcolor="#f0f0f0",
+            color="#8c8c8c",
+            id=_attr(f"jump-{tid}"),
+            tooltip=_attr(f"continues at {tid} in flowchart {tnode.flowchart}"),
+        )
+    return dot
+
+
+def side_dot(overlay: Overlay | None = None) -> "graphviz.Digraph":
+    """The side column: the legend and, with a case, its panel (status, facts, derived, alerts)."""
+    import graphviz
+
+    dot = graphviz.Digraph(name="key", engine="dot")
+    dot.attr("graph", rankdir="TB", id="key", fontname=FONT, pad="0.2", nodesep="0.3", ranksep="0.3", bgcolor="white")
+    dot.attr("node", fontname=FONT)
+    if overlay is not None:
+        _panel(dot, overlay)
+    _legend(dot, overlay)
+    if overlay is not None:
+        dot.edge("case_panel__", "legend__", style="invis")
+    return dot
+
+
+def _edge_attrs(e: EdgeRef, ov: Overlay | None) -> dict[str, Any]:
+    label = e.label
+    attrs: dict[str, Any] = {"id": _attr(e.id)}
+    classes = [f"edge-{e.kind}"]
+    color, fontcolor, width, style = "#555555", "#333333", "1.1", "solid"
+    if e.kind == "otherwise":
+        style = "dashed"
+    if ov is not None:
+        if e.id in ov.taken:
+            color, fontcolor, width = _PATH_PEN, _PATH_PEN, "3"
+            classes.append("on-path")
+            if e.id in ov.evaluated:
+                label = f"✔ {label}"
+        elif e.id in ov.evaluated:
+            v = ov.evaluated[e.id]
+            mark = "?" if v is None else ("✔" if v else "✘")
+            color, fontcolor = ("#c25e00", "#c25e00") if v is None else ("#a8a8a8", "#8a8a8a")
+            style = "dashed"
+            classes += ["off-path", "evaluated"]
+            label = f"{mark} {label}"
+        else:
+            color, fontcolor = "#d4d4d4", "#b4b4b4"
+            classes.append("off-path")
+    if label:
+        attrs["label"] = "<" + _lines(label, 30, size=9, color=fontcolor, max_lines=6, break_words=False) + ">"
+    attrs.update(color=color, penwidth=width, style=style)
+    attrs["class"] = " ".join(classes)
+    return attrs
+
+
+def _legend(dot: "graphviz.Digraph", ov: Overlay | None) -> None:
+    rows = [
+        '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>',
+        f'<TR><TD BGCOLOR="{_KIND_FILL["decision"]}">⬡ decision</TD><TD ALIGN="LEFT">branches labelled with their condition</TD></TR>',
+        f'<TR><TD BGCOLOR="{_KIND_FILL["action"]}">▭ action</TD><TD ALIGN="LEFT">a recommendation; continues to next</TD></TR>',
+        f'<TR><TD BGCOLOR="{_KIND_FILL["end"]}">▢ end</TD><TD ALIGN="LEFT">the walk ends here</TD></TR>',
+        '<TR><TD>- - -▸</TD><TD ALIGN="LEFT">otherwise (no branch holds)</TD></TR>',
+        '<TR><TD>✎ note</TD><TD ALIGN="LEFT">the node has a note (hover: source and note)</TD></TR>',
+    ]
+    if ov is not None:
+        rows += [
+            f'<TR><TD BGCOLOR="{_PATH_FILL}"><FONT COLOR="{_PATH_PEN}"><B>━━▸</B></FONT></TD><TD ALIGN="LEFT">path of this case (step numbers)</TD></TR>',
+            '<TR><TD><FONT COLOR="#8a8a8a">✘ - -▸</FONT></TD><TD ALIGN="LEFT">branch tested on the path, false</TD></TR>',
+            f'<TR><TD BGCOLOR="{_STOP_FILL}"><FONT COLOR="{_STOP_PEN}">? - -▸</FONT></TD><TD ALIGN="LEFT">unknown: the walk stopped for these facts</TD></TR>',
+            f'<TR><TD BGCOLOR="{_DIM_FILL}"><FONT COLOR="{_DIM_TEXT}">grey</FONT></TD><TD ALIGN="LEFT">not reached</TD></TR>',
+        ]
+    label = '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">' + "".join(rows) + "</TABLE>>"
+    dot.node("legend__", label=label, shape="plain", fontsize="9", id="legend")
+
+
+def _panel(dot: "graphviz.Digraph", ov: Overlay) -> None:
+    def row(left: str, right: str = "", color: str | None = None) -> str:
+        c = f' COLOR="{color}"' if color else ""
+        if right:
+            return f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" VALIGN="TOP"><FONT{c}>{left}</FONT></TD><TD ALIGN="LEFT" BALIGN="LEFT"><FONT{c}>{right}</FONT></TD></TR>'
+        return f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" COLSPAN="2"><FONT{c}>{left}</FONT></TD></TR>'
+
+    status = {"complete": "complete", "needs_facts": "needs facts", "invalid_facts": "invalid facts"}.get(ov.status, ov.status)
+    rows = [row("<B>This case</B>"), row("status", esc(status), _STOP_PEN if ov.status != "complete" else None)]
+    if ov.needs:
+        rows.append(row("needs", "<BR/>".join(esc(n) for n in ov.needs), _STOP_PEN))
+    for fact, message in ov.errors:
+        rows.append(row(esc(fact), _lines(message, 40, max_lines=4), "#a00000"))
+    rows.append(row("<B>Facts entered</B>"))
+    for k, v in ov.facts.items():
+        rows.append(row(esc(k), _lines(_fmt_value(v), 36, max_lines=3)))
+    if not ov.facts:
+        rows.append(row("(none)"))
+    rows.append(row("<B>Derived facts</B>"))
+    for k, v, rule in ov.derived:
+        rows.append(row(esc(k), esc(_fmt_value(v)) + (f' <FONT COLOR="#666666">(rule {esc(rule)})</FONT>' if rule else "")))
+    if not ov.derived:
+        rows.append(row("(none)"))
+    rows.append(row("<B>Alerts</B>"))
+    for sev, text in ov.alerts:
+        rows.append(row(esc(sev), _lines(text, 40, max_lines=6), "#a00000" if sev == "critical" else None))
+    if not ov.alerts:
+        rows.append(row("(none)"))
+    label = '<<TABLE BORDER="1" COLOR="#8c8c8c" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="#fbfbfb">' + "".join(rows) + "</TABLE>>"
+    dot.node("case_panel__", label=label, shape="plain", fontsize="10", id="case-panel")
+
+
+_VERSION_COMMENT = re.compile(r"<!-- Generated by graphviz version [^>]*-->\n?")
+_ROOT = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"\s+viewBox="([^"]+)"[^>]*>')
+_ID_CLASS = re.compile(r'\b(id|class)="([^"]*)"')
+_GAP = 24.0
+
+
+def _pipe(dot: "graphviz.Digraph") -> tuple[float, float, str, str]:
+    """Run dot; the drawing's width, height (pt), viewBox and the inner SVG markup."""
+    svg = dot.pipe(format="svg", encoding="utf-8")
+    svg = _VERSION_COMMENT.sub("", svg)
+    # graphviz writes '-' as '&#45;' everywhere; in ids and classes we want the plain character
+    svg = _ID_CLASS.sub(lambda m: f'{m.group(1)}="' + m.group(2).replace("&#45;", "-") + '"', svg)
+    m = _ROOT.search(svg)
+    if m is None:  # pragma: no cover - graphviz changed its output
+        raise RuntimeError("unexpected SVG from graphviz (no <svg width height viewBox>)")
+    inner = svg[m.end(): svg.rindex("</svg>")]
+    return float(m.group(1)), float(m.group(2)), m.group(3), inner
+
+
+def render_svg(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None) -> str:
+    """The SVG text: the flowchart(s) with the side column (legend, case panel) to the right.
+    Deterministic: no version or time stamps."""
+    w1, h1, vb1, inner1 = _pipe(to_dot(g, overlay, flowchart=flowchart))
+    w2, h2, vb2, inner2 = _pipe(side_dot(overlay))
+    width, height = w1 + _GAP + w2, max(h1, h2)
+    meta = f'data-guideline="{esc(g.id)}" data-guideline-version="{esc(g.version)}"'
+    if flowchart:
+        meta += f' data-flowchart="{esc(flowchart)}"'
+    if overlay is not None:
+        meta += f' data-status="{esc(overlay.status)}"'
+    title = f"{g.title} ({g.id} {g.version})" + (f", flowchart {flowchart}" if flowchart else "")
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" {meta} '
+        f'width="{_n(width)}pt" height="{_n(height)}pt" viewBox="0 0 {_n(width)} {_n(height)}">\n'
+        f"<title>{esc(title)}</title>\n"
+        f'<rect width="100%" height="100%" fill="white"/>\n'
+        f'<svg id="flow" x="0" y="0" width="{_n(w1)}" height="{_n(h1)}" viewBox="{vb1}">{inner1}</svg>\n'
+        f'<svg id="side" x="{_n(w1 + _GAP)}" y="0" width="{_n(w2)}" height="{_n(h2)}" viewBox="{vb2}">{inner2}</svg>\n'
+        "</svg>\n"
+    )
+
+
+def _n(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def svg_ids(svg: str) -> set[str]:
+    """Every id attribute in an SVG text (for tests and tools)."""
+    return set(re.findall(r'\bid="([^"]+)"', svg))
+
+
+def strip_xml_prolog(svg: str) -> str:
+    """The <svg> element alone, for inlining into HTML."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+def nodes_with_class(svg: str, cls: str) -> list[str]:
+    """Node ids (without the `node-` prefix) whose element carries class `cls`."""
+    out = []
+    for m in re.finditer(r'<g id="node-([^"]+)" class="([^"]*)"', svg):
+        if cls in m.group(2).split():
+            out.append(m.group(1))
+    return out
+
+
+# --------------------------------------------------------------------------- the committed set
+
+
+def flowchart_files(g: Guideline) -> dict[str, str]:
+    """The committed drawings of one guideline: ``<id>.svg`` (every flowchart, one cluster
+    each) and, when it has several flowcharts, ``<id>--<flowchart>.svg`` for each sub-flow."""
+    out = {f"{g.id}.svg": render_svg(g)}
+    if len(g.flowcharts) > 1:
+        for fid in g.flowcharts:
+            out[f"{g.id}--{fid}.svg"] = render_svg(g, flowchart=fid)
+    return out

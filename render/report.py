@@ -1,0 +1,290 @@
+"""The auditor's record of one case: a JSON record that replays, and a self-contained HTML report.
+
+The JSON record (``format: guidewalk-record/1``) holds everything needed to re-run the case
+and to tell whether anything changed: the facts as entered, the flowchart walked, overlays,
+the guideline's id/title/version/sha256, the engine version and rules backend, the time it
+was made and the full run result (the `run --format json` object).
+
+The HTML report is one file with no network access and no external assets: inline CSS, the
+highlighted SVG inline, and the JSON record embedded in a ``<script type="application/json"
+id="guidewalk-record">`` element (so `guidewalk replay` accepts the HTML file too). Every text
+is escaped; the markup is well-formed XML as well as HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from engine import __version__
+from engine.model import Guideline, Source
+from engine.trace import Result
+
+from .graph_svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
+
+__all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
+
+RECORD_FORMAT = "guidewalk-record/1"
+RECORD_SCRIPT_ID = "guidewalk-record"
+
+
+def made_now() -> str:
+    """UTC time stamp (ISO 8601); $SOURCE_DATE_EPOCH fixes it for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch else _dt.datetime.now(_dt.timezone.utc)
+    return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def make_record(
+    g: Guideline,
+    result: Result,
+    *,
+    flowchart_requested: str | None = None,
+    case_file: str | None = None,
+    guideline_ref: str | None = None,
+    made: str | None = None,
+) -> dict[str, Any]:
+    """The replayable record of one run."""
+    res = result.to_json()
+    return {
+        "format": RECORD_FORMAT,
+        "made": made or made_now(),
+        "guideline": {
+            "id": g.id,
+            "title": g.title,
+            "version": g.version,
+            "publisher": g.publisher,
+            "source": g.source,
+            "sha256": g.sha256,
+            "ref": guideline_ref or g.id,  # as given on the command line (id or path)
+        },
+        "engine": dict(res["engine"]),
+        "flowchart": result.flowchart,
+        "flowchart_requested": flowchart_requested,
+        "overlays": [str(Path(o).resolve()) if Path(o).exists() else o for o in g.overlays],
+        "case_file": case_file,
+        "facts": res.get("facts", {}),
+        "result": res,
+    }
+
+
+def record_json(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+
+def embedded_record(text: str) -> dict[str, Any] | None:
+    """The JSON record embedded in an HTML report, if there is one."""
+    marker = f'<script type="application/json" id="{RECORD_SCRIPT_ID}">'
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = text.find("</script>", start)
+    data = json.loads(text[start:end])
+    return data if isinstance(data, dict) else None
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def e(text: Any) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _val(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list):
+        return "{" + ", ".join(map(str, v)) + "}"
+    return str(v)
+
+
+def _src(source: Mapping[str, Any] | Source | None) -> str:
+    if source is None:
+        return ""
+    s = source.to_json() if isinstance(source, Source) else dict(source)
+    bits = [str(s[k]) for k in ("module", "strength", "evidence", "tag") if s.get(k)]
+    url = safe_url(str(s.get("url", "")))
+    link = f'<a href="{e(url)}">{e(url)}</a>' if url else e(s.get("url", ""))
+    return (f'<span class="src">{e(" · ".join(bits))}</span> — ' if bits else "") + link
+
+
+_CSS = """
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1200px;color:#1d1d1d;line-height:1.4;padding:0 1em}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0;width:100%}th,td{border:1px solid #d4d4d4;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.92em}
+.status{display:inline-block;padding:.1em .6em;border-radius:.3em;font-weight:bold}
+.status-complete{background:#dff0df;color:#245c24}.status-needs_facts{background:#ffe1b8;color:#8a4300}.status-invalid_facts{background:#f8d0d0;color:#8a0000}
+.rec{border-left:4px solid #1f4e9e;background:#f3f7ff;padding:.5em .8em;margin:.5em 0}
+.alert{border-left:4px solid #c25e00;background:#fff6ea;padding:.5em .8em;margin:.5em 0}.alert.critical{border-color:#a00000;background:#fdeeee}
+.note{color:#555;font-style:italic}.muted{color:#777}.src{color:#444}
+.taken{background:#e3ecff;font-weight:bold}.v-true{color:#245c24}.v-false{color:#8a8a8a}.v-unknown{color:#c25e00;font-weight:bold}
+.svgbox{overflow:auto;border:1px solid #ccc;max-height:90vh}.svgbox svg{max-width:none;height:auto}
+.disclaimer{background:#f6f6f6;border:1px solid #ddd;padding:.5em .8em}
+"""
+
+
+def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = None) -> str:
+    """The self-contained HTML report of a record made by :func:`make_record` (`svg`: the
+    highlighted drawing, if already rendered)."""
+    res: Mapping[str, Any] = record["result"]
+    status = str(res.get("status", ""))
+    parts: list[str] = []
+    add = parts.append
+    title = f"Guideline report — {g.title}"
+    add("<!DOCTYPE html>")
+    add('<html lang="en"><head><meta charset="utf-8"/>')
+    add('<meta name="viewport" content="width=device-width, initial-scale=1"/>')
+    add("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\"/>")
+    add(f"<title>{e(title)}</title><style>{_CSS}</style></head><body>")
+    add(f"<h1>{e(title)}</h1>")
+    add(f'<p>Status: <span class="status status-{e(status)}" id="status">{e(status.replace("_", " "))}</span> — flowchart <code>{e(record.get("flowchart"))}</code></p>')
+    add('<p class="disclaimer">Decision support: this report shows what the guideline recommends for the facts entered, '
+        "with every step of the walk. The decision rests with the clinician and the multidisciplinary meeting (MDO).</p>")
+
+    # provenance
+    gl, eng = record["guideline"], record["engine"]
+    add('<h2 id="provenance">Provenance</h2><table>')
+    rows = [
+        ("Guideline", f'{e(gl.get("title"))} (<code>{e(gl.get("id"))}</code>)'),
+        ("Version", e(gl.get("version"))),
+        ("Publisher", e(gl.get("publisher"))),
+        ("Guideline source", _src({"url": gl.get("source", "")})),
+        ("Guideline sha256", f'<code id="sha256">{e(gl.get("sha256"))}</code>'),
+        ("Overlays", e(", ".join(record.get("overlays") or []) or "none")),
+        ("Engine", f'guidewalk {e(eng.get("version"))}, rules backend <code>{e(eng.get("rules_backend"))}</code>'),
+        ("Case file", e(record.get("case_file") or "—")),
+        ("Made", f'<time id="made">{e(record.get("made"))}</time>'),
+        ("Replay", "<code>guidewalk replay THIS_FILE</code> re-runs the recorded facts against the current guideline and engine"),
+    ]
+    for k, v in rows:
+        add(f"<tr><th>{e(k)}</th><td>{v}</td></tr>")
+    add("</table>")
+
+    # recommendations
+    add('<h2 id="recommendations">What the guideline recommends</h2>')
+    recs = res.get("recommendations") or []
+    if not recs:
+        add('<p class="muted">No recommendation was reached.</p>')
+    for r in recs:
+        codes = ", ".join(f"<code>{e(c)}</code> ({e(g.actions.get(c, ''))})" for c in r.get("actions", []))
+        add(f'<div class="rec"><div class="rec-text">{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>')
+        add(f"<div>Source: {_src(r.get('source'))}</div>")
+        if r.get("note"):
+            add(f'<div class="note">Note: {e(r.get("note"))}</div>')
+        add("</div>")
+    if status == "needs_facts":
+        add('<h2 id="needs">Facts needed to go on</h2><table><tr><th>fact</th><th>question</th><th>valid values</th></tr>')
+        for n in res.get("needs", []):
+            spec = g.spec(str(n))
+            add(f"<tr><td><code>{e(n)}</code></td><td>{e(spec.question if spec else '')}</td><td>{e(spec.describe_domain() + (' ' + spec.unit if spec and spec.unit else '') if spec else '')}</td></tr>")
+        add("</table>")
+    if res.get("errors"):
+        add('<h2 id="errors">Invalid facts (nothing was walked)</h2><table><tr><th>fact</th><th>problem</th></tr>')
+        for err in res["errors"]:
+            hint = f" (did you mean {e(err['suggestion'])}?)" if err.get("suggestion") else ""
+            add(f"<tr><td><code>{e(err.get('fact'))}</code></td><td>{e(err.get('message'))}{hint}</td></tr>")
+        add("</table>")
+
+    # alerts
+    add('<h2 id="alerts">Alerts</h2>')
+    alerts = res.get("alerts") or []
+    if not alerts:
+        add('<p class="muted">None.</p>')
+    for a in alerts:
+        sev = str(a.get("severity", ""))
+        ins = ", ".join(f"{e(k)} = {e(_val(v))}" for k, v in (a.get("inputs") or {}).items())
+        add(f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
+            + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "") + (f"; inputs: {ins}" if ins else "") + "</div>")
+        add(f"<div>Source: {_src(a.get('source'))}</div>")
+        if a.get("note"):
+            add(f'<div class="note">Note: {e(a.get("note"))}</div>')
+        add("</div>")
+
+    # facts as entered
+    add('<h2 id="facts">Facts as entered</h2><table><tr><th>fact</th><th>value</th><th>question</th></tr>')
+    facts = record.get("facts") or {}
+    for k, v in facts.items():
+        spec = g.spec(str(k))
+        unit = f" {spec.unit}" if spec and spec.unit and v is not None else ""
+        add(f"<tr><td><code>{e(k)}</code></td><td>{e(_val(v))}{e(unit)}</td><td>{e(spec.question if spec else '(not in the dictionary)')}</td></tr>")
+    if not facts:
+        add('<tr><td colspan="3" class="muted">none</td></tr>')
+    add("</table>")
+    if res.get("unused_facts"):
+        add(f'<p class="muted">Entered but not read by this guideline: {e(", ".join(res["unused_facts"]))}</p>')
+
+    # derived
+    add('<h2 id="derived">Derived facts</h2><table><tr><th>fact</th><th>value</th><th>rule</th><th>inputs</th></tr>')
+    by_rule = {r.id: r for r in g.rules}
+    for d in res.get("derivations") or []:
+        rule = by_rule.get(str(d.get("rule")))
+        how = f" (case {int(d['case']) + 1})" if d.get("case") is not None else ""
+        origin = f" <span class=\"muted\">{e(d.get('origin'))}</span>" if d.get("origin") else ""
+        src = f"<br/>{_src(rule.source)}" if rule and rule.source else ""
+        note = f'<br/><span class="note">{e(rule.note)}</span>' if rule and rule.note else ""
+        ins = ", ".join(f"{e(k)} = {e(_val(v))}" for k, v in (d.get("inputs") or {}).items())
+        add(f"<tr><td><code>{e(d.get('fact'))}</code></td><td>{e(_val(d.get('value')))}</td><td><code>{e(d.get('rule'))}</code>{e(how)}{origin}{src}{note}</td><td>{ins}</td></tr>")
+    if not res.get("derivations"):
+        add('<tr><td colspan="4" class="muted">none</td></tr>')
+    add("</table>")
+
+    # drawing
+    add('<h2 id="flowchart">The path on the flowchart</h2>')
+    if res.get("trace"):
+        svg = svg or render_svg(g, overlay_from_result(g, res))
+        add(f'<div class="svgbox">{strip_xml_prolog(svg)}</div>')
+    else:
+        add('<p class="muted">Nothing was walked.</p>')
+
+    # steps
+    add('<h2 id="steps">Every step of the walk</h2>')
+    for s in res.get("trace") or []:
+        add(f'<table class="step" id="step-{e(s.get("step"))}"><tr><th colspan="4">Step {e(s.get("step"))}: {e(s.get("kind"))} <code>{e(s.get("node"))}</code>'
+            + (f" — {e(s.get('title'))}" if s.get("title") else "") + f' <span class="muted">(flowchart {e(s.get("flowchart"))})</span></th></tr>')
+        if s.get("kind") == "decision":
+            if s.get("question"):
+                add(f'<tr><td colspan="4"><b>{e(s.get("question"))}</b></td></tr>')
+            add("<tr><th>condition</th><th>values read</th><th>result</th><th>to</th></tr>")
+            for b in s.get("branches") or []:
+                v = b.get("value")
+                vcls = "unknown" if v is None else ("true" if v else "false")
+                taken = s.get("taken") == b.get("to") and v is True
+                facts_read = ", ".join(f"{e(k)} = {e(_val(x))}" for k, x in (b.get("facts") or {}).items())
+                note = f'<br/><span class="note">{e(b["note"])}</span>' if b.get("note") else ""
+                row_cls = ' class="taken"' if taken else ""
+                add(f'<tr{row_cls}><td><code>{e(b.get("readable") or b.get("when"))}</code>{note}</td><td>{facts_read}</td>'
+                    f'<td class="v-{vcls}">{e(_val(v))}</td><td><code>{e(b.get("to"))}</code></td></tr>')
+            if s.get("otherwise"):
+                cls = ' class="taken"' if s.get("how") == "otherwise" else ""
+                add(f'<tr{cls}><td colspan="3">otherwise (no branch holds)</td><td><code>{e(s.get("otherwise"))}</code></td></tr>')
+        else:
+            add(f'<tr><td colspan="4">{e(s.get("text"))} <span class="muted">[{e(", ".join(s.get("actions") or []))}]</span></td></tr>')
+        how = str(s.get("how") or "")
+        nxt = f"→ <code>{e(s.get('taken'))}</code> ({e(how)})" if s.get("taken") else e(how or "end")
+        add(f'<tr><td colspan="4">{nxt}</td></tr>')
+        if s.get("note"):
+            add(f'<tr><td colspan="4" class="note">Note: {e(s.get("note"))}</td></tr>')
+        if s.get("source"):
+            add(f'<tr><td colspan="4">Source: {_src(s.get("source"))}</td></tr>')
+        add("</table>")
+
+    add(f'<script type="application/json" id="{RECORD_SCRIPT_ID}">{_script_json(record)}</script>')
+    add(f'<p class="muted">Made {e(record.get("made"))} by guidewalk {e(__version__)}.</p>')
+    add("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _script_json(record: Mapping[str, Any]) -> str:
+    """JSON safe inside <script> and inside XML: no '<', '>' or '&' characters."""
+    text = json.dumps(record, ensure_ascii=False, indent=1)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
