@@ -130,8 +130,13 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def caret_context(line_text: str, col: int) -> str:
-    """The offending line and a caret under 1-based column `col`."""
-    return f"    {line_text.rstrip()}\n    {' ' * max(col - 1, 0)}^"
+    """The offending line and a caret under 1-based column `col` (a long line is cut to a
+    window around the column, so a 100,000-character line does not flood the terminal)."""
+    text, pos = line_text.rstrip(), max(col - 1, 0)
+    if len(text) > 160:
+        start = max(0, min(pos - 60, len(text) - 120))
+        text, pos = ("…" if start else "") + text[start:start + 120] + ("…" if start + 120 < len(text) else ""), pos - start + (1 if start else 0)
+    return f"    {text}\n    {' ' * pos}^"
 
 
 @dataclass

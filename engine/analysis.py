@@ -1,0 +1,190 @@
+"""Authoring commands: `lint`, `why-not`, `diff`, `schema`.
+
+Registered into the `guidewalk` CLI by :func:`register`. z3 (and the modules that use it) are
+imported only inside the handlers, so `guidewalk run` never pays for them.
+
+Exit codes: `lint` 1 when any gap or overlap (or a guideline that does not load) is found;
+`diff` 0; `why-not` 0 when a change was found or the target is already reached, 1 when the
+solver proved that no patient within the domains reaches the target; 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "cmd_lint", "cmd_why_not", "cmd_diff", "cmd_schema"]
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def _targets(paths: list[str]) -> list[str]:
+    from .load import default_root, guideline_ids
+
+    if not paths:
+        return guideline_ids(default_root())
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir() and not (path / "guideline.yaml").exists():
+            out += [str(f) for f in sorted(path.glob("*/guideline.yaml"))]
+        else:
+            out.append(p)
+    return out
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from .errors import LoadError
+    from .lint_checks import SEVERITY_ORDER, lint
+    from .load import load_guideline
+
+    threshold = SEVERITY_ORDER[args.min_severity]
+    report: list[dict[str, Any]] = []
+    failed = False
+    for t in _targets(args.guidelines):
+        try:
+            g = load_guideline(t)
+        except LoadError as exc:
+            failed = True
+            report.append({"guideline": t, "loads": False, "problems": [p.to_json() for p in exc.problems], "findings": []})
+            if args.format == "text":
+                for p in exc.problems:
+                    _err(str(p))
+                _err(f"{t}: does not load ({len(exc.problems)} problems); not linted")
+            continue
+        findings = [f for f in lint(g, unknowns=not args.no_unknowns) if SEVERITY_ORDER[f.severity] <= threshold]
+        errors = [f for f in findings if f.severity == "error"]
+        failed = failed or bool(errors)
+        report.append({"guideline": g.id, "version": g.version, "loads": True, "findings": [f.to_json() for f in findings]})
+        if args.format == "text":
+            for f in findings:
+                _out(f.text() + "\n")
+            counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+            _out(f"{g.id} {g.version}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)\n")
+    if args.format == "json":
+        _out(json.dumps({"ok": not failed, "guidelines": report}, indent=2, ensure_ascii=False, default=str) + "\n")
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- why-not
+
+
+def cmd_why_not(args: argparse.Namespace) -> int:
+    from .facts import read_case
+    from .lint_whynot import why_not
+    from .load import load_guideline
+
+    g = load_guideline(args.guideline)
+    raw, _doc = read_case(args.facts) if args.facts else ({}, None)
+    res = why_not(g, raw, args.target, flowchart=args.flowchart)
+    if args.format == "json":
+        _out(json.dumps(res.to_json(), indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        _out(res.text())
+    if res.status == "invalid_facts":
+        return 2
+    return 1 if res.status in ("impossible", "mismatch") else 0
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .lint_diff import affected, describe_change, effect, structural
+    from .load import load_guideline
+
+    pairs: list[tuple[str, str]] = []
+    old, new = Path(args.old), Path(args.new)
+    if old.is_dir() and new.is_dir() and not (old / "guideline.yaml").exists() and not (new / "guideline.yaml").exists():
+        ids_old = {p.parent.name: str(p) for p in old.glob("*/guideline.yaml")}
+        ids_new = {p.parent.name: str(p) for p in new.glob("*/guideline.yaml")}
+        for gid in sorted(ids_old.keys() | ids_new.keys()):
+            if gid in ids_old and gid in ids_new:
+                pairs.append((ids_old[gid], ids_new[gid]))
+            elif args.format == "text":
+                _out(f"guideline {gid}: only in {'OLD' if gid in ids_old else 'NEW'}\n")
+    else:
+        pairs.append((args.old, args.new))
+    report = []
+    for a, b in pairs:
+        go, gn = load_guideline(a), load_guideline(b)
+        changes = structural(go, gn)
+        regions = effect(go, gn, flowchart=args.flowchart, max_regions=args.max_regions)
+        scope = affected(go, gn, flowchart=args.flowchart) if regions else {}
+        report.append({"old": {"id": go.id, "version": go.version}, "new": {"id": gn.id, "version": gn.version}, "changes": changes, "affected": scope, "effect": [r.to_json() for r in regions]})
+        if args.format == "text":
+            _out(f"--- {go.id} {go.version}\n+++ {gn.id} {gn.version}\n")
+            _out(f"Structural changes ({len(changes)}):\n")
+            for c in changes:
+                _out(f"  {describe_change(c)}\n")
+            _out(f"Clinical effect: {len(regions)} region(s) of patients whose recommendation changes" + (" (limit reached; there may be more)" if len(regions) >= args.max_regions else "") + ":\n")
+            if scope:
+                _out("  Every patient whose recommendation changes has " + "; ".join(scope.values()) + "\n")
+            for r in regions:
+                _out("  " + r.text().replace("\n", "\n  ") + "\n")
+            if not regions:
+                _out("  none: every patient within the declared domains gets the same recommendation\n")
+    if args.format == "json":
+        _out(json.dumps(report[0] if len(report) == 1 else report, indent=2, ensure_ascii=False, default=str) + "\n")
+    return 0
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import KINDS, schema_text, shipped_path
+
+    if args.write:
+        for kind in KINDS:
+            shipped_path(kind).write_text(schema_text(kind), encoding="utf-8")
+            _err(f"wrote {shipped_path(kind)}")
+        return 0
+    if args.path:
+        _out(str(shipped_path(args.kind)) + "\n")
+        return 0
+    _out(schema_text(args.kind))
+    return 0
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser("lint", help="prove every decision covers every patient exactly once (gaps, overlaps, unreachable nodes, ...)")
+    s.add_argument("guidelines", nargs="*", metavar="GUIDELINE", help="ids, files or folders (default: every shipped guideline)")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument("--min-severity", choices=("error", "warning", "info"), default="info", help="hide findings below this severity")
+    s.add_argument("--no-unknowns", action="store_true", help="skip the per-decision report of facts whose absence stops the walk")
+    s.set_defaults(func=cmd_lint)
+
+    s = sub.add_parser("why-not", help="the smallest change of a case's facts that would lead to a node or action")
+    s.add_argument("guideline", help="guideline id or path")
+    s.add_argument("--facts", metavar="CASE", help="case file (YAML or JSON)")
+    s.add_argument("--target", required=True, metavar="NODE_OR_ACTION", help="a node id or an action code")
+    s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.set_defaults(func=cmd_why_not)
+
+    s = sub.add_parser("diff", help="structural changes between two guideline versions and the patients whose recommendation changes")
+    s.add_argument("old", help="old guideline file or folder")
+    s.add_argument("new", help="new guideline file or folder")
+    s.add_argument("--flowchart", help="compare walks from this flowchart (default: each version's entry)")
+    s.add_argument("--max-regions", type=int, default=30)
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser("schema", help="print the JSON Schema of guideline files (for editors)")
+    s.add_argument("--kind", choices=("guideline", "facts", "actions", "score"), default="guideline")
+    s.add_argument("--path", action="store_true", help="print where the shipped schema file is")
+    s.add_argument("--write", action="store_true", help="regenerate the shipped schema files")
+    s.set_defaults(func=cmd_schema)

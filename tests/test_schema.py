@@ -1,0 +1,118 @@
+"""The JSON Schemas: generated from the loader's definitions, shipped fresh, valid, and in
+agreement with the loader on real files and on unknown keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from engine import _yaml
+from engine import load as loader
+from engine.cli import main
+from engine.errors import LoadError
+from engine.model import FACT_TYPES, NODE_KINDS
+from engine.schema import KINDS, inline_key_sets, schema, schema_text, shipped_path
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDELINES = ROOT / "guidelines"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shipped_schema_is_fresh_and_valid(kind: str) -> None:
+    assert shipped_path(kind).read_text(encoding="utf-8") == schema_text(kind), "run `guidewalk schema --write`"
+    jsonschema.Draft202012Validator.check_schema(schema(kind))
+
+
+def test_generated_from_the_loader_definitions() -> None:
+    s = schema("guideline")
+    node = s["$defs"]["node"]
+    for rule in node["allOf"]:
+        kind = rule["if"]["properties"]["kind"]["const"]
+        assert set(rule["then"]["properties"]) == set(loader.NODE_KEYS[kind])
+    assert node["properties"]["kind"]["enum"] == list(NODE_KINDS)
+    assert set(s["$defs"]["rule"]["properties"]) == set(loader.RULE_KEYS)
+    assert set(s["$defs"]["factSpec"]["properties"]) == set(loader.FACT_KEYS)
+    assert s["$defs"]["factSpec"]["properties"]["type"]["enum"] == list(FACT_TYPES)
+    assert set(s["properties"]["guideline"]["properties"]) == set(loader.META_KEYS)
+    assert set(schema("score")["properties"]["score"]["properties"]) == set(loader.SCORE_KEYS)
+    inline = inline_key_sets()
+    for label in ("source", "branch", "case", "flowchart", "guideline file", "action", "score module"):
+        assert label in inline
+    assert set(s["$defs"]["flowchart"]["properties"]) == set(inline["flowchart"])
+
+
+def _files(kind: str) -> list[Path]:
+    if kind == "guideline":
+        return sorted(GUIDELINES.glob("*/guideline.yaml")) + sorted((ROOT / "examples").glob("*/guideline.yaml"))
+    if kind == "score":
+        return sorted((GUIDELINES / "scores").glob("*.yaml"))
+    return [GUIDELINES / f"{kind}.yaml"] + sorted((GUIDELINES / kind).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shipped_files_validate(kind: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema(kind))
+    files = _files(kind)
+    assert files
+    for f in files:
+        if kind == "guideline":
+            try:
+                loader.load_guideline(f)
+            except LoadError:
+                continue  # the schema only promises to accept what the loader accepts
+        data = _yaml.load_file(str(f)).data
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert errors == [], f"{f}: {errors[:5]}"
+
+
+def _minimal() -> dict[str, Any]:
+    src = {"url": "https://example.org"}
+    return {
+        "guideline": {"id": "x", "title": "t", "version": "1", "publisher": "p", "source": "https://example.org"},
+        "flowcharts": [{"id": "main", "start": "a", "nodes": {"a": {"kind": "end", "text": "done", "source": src}}}],
+    }
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["guideline"].update(colour="red"),
+        lambda d: d["flowcharts"][0]["nodes"]["a"].update(branches=[]),
+        lambda d: d["flowcharts"][0]["nodes"]["a"].update(kind="decison"),
+        lambda d: d["flowcharts"][0]["nodes"]["a"]["source"].update(strength="strong"),
+        lambda d: d.update(rulez=[]),
+    ],
+)
+def test_schema_and_loader_both_refuse(mutate: Any, tmp_path: Path) -> None:
+    data = _minimal()
+    validator = jsonschema.Draft202012Validator(schema("guideline"))
+    assert list(validator.iter_errors(data)) == []
+    mutate(data)
+    assert list(validator.iter_errors(data)) != []
+    root = tmp_path / "root"
+    (root / "x").mkdir(parents=True)
+    (root / "facts.yaml").write_text("kps: {type: integer, min: 0, max: 100}\n")
+    (root / "actions.yaml").write_text("srs: {text: SRS}\n")
+    (root / "x" / "guideline.yaml").write_text(json.dumps(data))
+    with pytest.raises(LoadError):
+        loader.load_guideline(root / "x" / "guideline.yaml", root=root)
+
+
+def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == schema("guideline")
+    assert main(["schema", "--kind", "facts"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "guidewalk fact dictionary"
+    assert main(["schema", "--path"]) == 0
+    assert capsys.readouterr().out.strip().endswith("guideline.schema.json")
+
+
+def test_examples_carry_the_modeline() -> None:
+    for f in (ROOT / "examples").glob("*/guideline.yaml"):
+        first = f.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../../engine/guideline.schema.json"
+        assert (f.parent / "../../engine/guideline.schema.json").resolve() == shipped_path("guideline")
