@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import operator
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
@@ -167,7 +168,9 @@ def parse(text: str) -> Expr:
     if "\n" in text.strip():
         text = " ".join(text.split("\n"))  # folded YAML scalars: columns stay approximate
     try:
-        tree = ast.parse(text.strip() if text != text.lstrip() else text, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)  # e.g. "1and": our own error is enough
+            tree = ast.parse(text.strip() if text != text.lstrip() else text, mode="eval")
     except SyntaxError as exc:
         col = (exc.offset or 1) - 1
         raise ExpressionError(f"syntax error: {exc.msg}", col) from None

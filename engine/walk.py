@@ -85,7 +85,11 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
     step.otherwise = node.otherwise
     values = []
     for b in node.branches:
-        v = b.when.test(env)
+        try:
+            v = b.when.test(env)
+        except Exception as exc:  # e.g. division by a fact that is 0: located, never swallowed
+            shown = ", ".join(f"{f}={env.get(f, UNKNOWN)!r}" for f in b.when.facts)
+            raise RunError(f"condition '{b.when.text}' of decision '{node.id}' failed: {type(exc).__name__}: {exc} ({shown})", guideline=g.id, node=node.id, location=b.when.location) from exc
         values.append(v)
         read.update(b.when.facts)
         step.branches.append(

@@ -139,3 +139,17 @@ def test_version_names_the_rules_backend() -> None:
 def test_shipped_guidelines_validate() -> None:
     r = _cli("validate")
     assert r.returncode == 0, r.stderr + r.stdout
+
+
+def test_exception_in_a_branch_condition_is_located(tmp_path: Path) -> None:
+    import shutil
+
+    from engine.load import load_guideline
+
+    root = tmp_path / "r"
+    shutil.copytree(MINI, root)
+    g = root / "mini" / "guideline.yaml"
+    g.write_text(g.read_text().replace("- when: bm_count <= 10 and not large_volume", "- when: 100 / bm_count > 10 and not large_volume"))
+    gl = load_guideline(root / "mini", root=root)
+    with pytest.raises(RunError, match=r"condition '100 / bm_count > 10 and not large_volume' of decision 'srs_check' failed: ZeroDivisionError.*bm_count=0"):
+        run(gl, {"kps": 80, "bm_count": 0, "bm_total_volume_cm3": 1})
