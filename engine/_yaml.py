@@ -59,11 +59,12 @@ def _problem(file: str, lines: list[str], line: int, col: int, message: str) -> 
     return LoadError([Problem(Location(file, line, col), message, context=ctx)])
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    """Resolve a plain scalar to bool/int/float/None/str the way YAML 1.1 safe loading does,
-    but keep timestamps as strings (dates are validated by the fact layer)."""
-    tag = node.tag
-    v = node.value
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _scalar(tag: str, v: str) -> Any:
+    """Resolve a scalar to bool/int/float/None/str the way YAML 1.1 safe loading does, but
+    keep timestamps as strings (dates are validated by the fact layer)."""
     if tag == "tag:yaml.org,2002:str":
         return v
     if tag == "tag:yaml.org,2002:null":
@@ -93,61 +94,82 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return v  # timestamps and anything else stay text
 
 
-def _precheck(file: str, text: str, lines: list[str]) -> None:
-    """Refuse aliases, custom tags and deep nesting by scanning events (iteratively, so a
-    deeply nested bomb cannot blow the recursion limit)."""
-    depth = 0
+class _Frame:
+    __slots__ = ("container", "path", "key", "is_map")
+
+    def __init__(self, container: Any, path: Path, is_map: bool):
+        self.container, self.path, self.is_map = container, path, is_map
+        self.key: Any = _NO_KEY
+
+
+_NO_KEY = object()
+
+
+def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, int]]) -> Any:
+    """One pass over the parser's events (no recursion, no composed node tree): plain data
+    with the position of every element. Refuses anchors/aliases, tags other than plain data,
+    nesting deeper than MAX_DEPTH, non-scalar keys and duplicate keys."""
+    root: list[Any] = [None]
+    stack: list[_Frame] = []
+
+    def fail(mark: Any, message: str) -> LoadError:
+        return _problem(file, lines, mark.line + 1, mark.column + 1, message)
+
+    def place(value: Any, mark: Any) -> Path:
+        if not stack:
+            root[0] = value
+            marks[()] = (mark.line + 1, mark.column + 1)
+            return ()
+        top = stack[-1]
+        if top.is_map:
+            p = top.path + (top.key,)
+            top.container[top.key] = value
+            top.key = _NO_KEY
+        else:
+            p = top.path + (len(top.container),)
+            top.container.append(value)
+        marks[p] = (mark.line + 1, mark.column + 1)
+        return p
+
     try:
         for event in yaml.parse(text, Loader=_Loader):
             mark: Any = event.start_mark
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise _problem(file, lines, mark.line + 1, mark.column + 1, "YAML anchors and aliases are not allowed in guidewalk files")
+                raise fail(mark, "YAML anchors and aliases are not allowed in guidewalk files")
             tag = getattr(event, "tag", None)
             if tag and tag not in _PLAIN_TAGS:
-                raise _problem(file, lines, mark.line + 1, mark.column + 1, f"YAML tag '{tag}' is not allowed (only plain data)")
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise _problem(file, lines, mark.line + 1, mark.column + 1, f"nesting deeper than {MAX_DEPTH} levels")
+                raise fail(mark, f"YAML tag '{tag}' is not allowed (only plain data)")
+            if isinstance(event, yaml.ScalarEvent):
+                resolved = tag if tag and tag != "!" else _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+                value = _scalar(resolved, event.value)
+                if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
+                    top = stack[-1]
+                    if isinstance(value, bool) or value is None:
+                        value = event.value  # `yes:`/`no:`/`null:` as keys mean the words
+                    if value in top.container:
+                        raise fail(mark, f"duplicate key '{value}'")
+                    top.key = value
+                    marks[top.path + (value, "<key>")] = (mark.line + 1, mark.column + 1)
+                else:
+                    place(value, mark)
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
+                    raise fail(mark, "mapping keys must be plain words")
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(mark, f"nesting deeper than {MAX_DEPTH} levels")
+                is_map = isinstance(event, yaml.MappingStartEvent)
+                container: Any = {} if is_map else []
+                stack.append(_Frame(container, place(container, mark), is_map))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
+                stack.pop()
+            elif isinstance(event, yaml.DocumentStartEvent) and root[0] is not None:
+                raise fail(mark, "only one YAML document per file")
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        msg = f"YAML syntax error: {exc.problem or exc.context}"
-        raise _problem(file, lines, line, col, msg) from None
+        em = exc.problem_mark or exc.context_mark
+        line, col = (em.line + 1, em.column + 1) if em else (0, 0)
+        raise _problem(file, lines, line, col, f"YAML syntax error: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise _problem(file, lines, 0, 0, f"YAML error: {exc}") from None
-
-
-def _build(file: str, lines: list[str], node: yaml.Node, path: Path, marks: dict[Path, tuple[int, int]]) -> Any:
-    """Iterative conversion of a composed node tree to plain data with positions."""
-    root: list[Any] = [None]
-    stack: list[tuple[yaml.Node, Path, Any, Any]] = [(node, path, root, 0)]
-    while stack:
-        n, p, parent, key = stack.pop()
-        marks[p] = (n.start_mark.line + 1, n.start_mark.column + 1)
-        if isinstance(n, yaml.ScalarNode):
-            parent[key] = _scalar(n)
-        elif isinstance(n, yaml.SequenceNode):
-            seq: list[Any] = [None] * len(n.value)
-            parent[key] = seq
-            for i, child in enumerate(n.value):
-                stack.append((child, p + (i,), seq, i))
-        elif isinstance(n, yaml.MappingNode):
-            mapping: dict[Any, Any] = {}
-            parent[key] = mapping
-            for knode, vnode in n.value:
-                if not isinstance(knode, yaml.ScalarNode):
-                    raise _problem(file, lines, knode.start_mark.line + 1, knode.start_mark.column + 1, "mapping keys must be plain words")
-                k = _scalar(knode)
-                if isinstance(k, bool) or k is None:
-                    k = knode.value  # `yes:`/`no:`/`null:` as keys mean the words
-                if k in mapping:
-                    raise _problem(file, lines, knode.start_mark.line + 1, knode.start_mark.column + 1, f"duplicate key '{k}'")
-                mapping[k] = None
-                marks[p + (k, "<key>")] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
-                stack.append((vnode, p + (k,), mapping, k))
     return root[0]
 
 
@@ -160,14 +182,8 @@ def load_text(text: str | bytes, file: str) -> Doc:
     except UnicodeDecodeError as exc:
         raise LoadError([Problem(Location(file), f"not UTF-8 text: {exc}")]) from None
     lines = decoded.splitlines()
-    _precheck(file, decoded, lines)
-    try:
-        node = yaml.compose(decoded, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:  # pragma: no cover - precheck parses the same text
-        mark = exc.problem_mark
-        raise _problem(file, lines, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, f"YAML error: {exc.problem}") from None
     marks: dict[Path, tuple[int, int]] = {}
-    data = None if node is None else _build(file, lines, node, (), marks)
+    data = _build(file, decoded, lines, marks)
     return Doc(file=file, data=data, marks=marks, lines=lines, text=raw)
 
 
