@@ -27,7 +27,7 @@ bm_max_diameter_cm: 1.5
 extracranial_disease_status: controlled_limited
 dominant_lesion_present: false
 tissue_needed_for_diagnosis: false
-hydrocephalus: false
+hydrocephalus_status: none
 posterior_fossa_lesion: false
 mass_effect: false
 chemosensitive_tumour_with_extracranial_progression: false

@@ -56,13 +56,13 @@ def make_cases(n: int, seed: int = 2020) -> list[dict[str, Any]]:
             "systemic_therapy_with_intracranial_effect_available": rng.random() < 0.3,
             "bm_count": rng.choice([1, 1, 2, 3, 5, 10, 11, 15]),
             "bm_max_diameter_cm": rng.choice([1.0, 2.0, 2.5, 3.5]),
-            "extracranial_disease_status": rng.choice(["none", "controlled_limited", "progressive"]),
-            "systemic_options_remaining": rng.random() < 0.7,
+            "extracranial_disease_status": rng.choice(["none", "controlled_limited", "progressive_not_threatening", "threatening_treatable", "progressive_untreatable"]),
+            "effective_systemic_option_available": rng.random() < 0.7,
             "dominant_lesion_present": rng.random() < 0.4,
             "dominant_lesion_diameter_cm": rng.choice([1.5, 2.5, 4.0]),
             "dominant_lesion_surgically_accessible": rng.random() < 0.6,
             "tissue_needed_for_diagnosis": rng.random() < 0.1,
-            "hydrocephalus": rng.random() < 0.05,
+            "hydrocephalus_status": rng.choice(["none"] * 18 + ["asymptomatic", "symptomatic"]),
             "posterior_fossa_lesion": rng.random() < 0.1,
             "mass_effect": rng.random() < 0.1,
             "surgery_outcome": rng.choice(["resection_planned", "no_resection", "no_resection"]),
@@ -75,7 +75,7 @@ def make_cases(n: int, seed: int = 2020) -> list[dict[str, Any]]:
             "srs_shared_decision_outcome": rng.choice(["srs", "systemic_therapy", "best_supportive_care"]),
             "in_trial": rng.random() < 0.1,
             "bsc_indicated": rng.random() < 0.3,
-            "patient_prefers_no_active_treatment": rng.random() < 0.2,
+            "patient_wants_tumour_directed_treatment": rng.random() >= 0.2,
         })
     return cases
 
@@ -100,11 +100,11 @@ def by_hand(f: dict[str, Any]) -> list[str]:
     good_ps = f["kps"] >= 70
     limited = f["extracranial_disease_status"] in ("none", "controlled_limited")
     surgery = True
-    if f["bm_count"] == 1 and f["bm_max_diameter_cm"] >= 2.5 and good_ps and limited and f["systemic_options_remaining"]:
+    if f["bm_count"] == 1 and f["bm_max_diameter_cm"] >= 2.5 and good_ps and limited and f["effective_systemic_option_available"]:
         acts.append("evaluate_resection")
     elif f["bm_count"] > 1 and f["dominant_lesion_present"] and f["dominant_lesion_diameter_cm"] >= 2.5 and f["dominant_lesion_surgically_accessible"] and good_ps:
         acts += ["evaluate_resection", "resection_dominant_plus_srs_remaining"]
-    elif f["tissue_needed_for_diagnosis"] or f["hydrocephalus"] or f["posterior_fossa_lesion"] or f["mass_effect"]:
+    elif f["tissue_needed_for_diagnosis"] or f["hydrocephalus_status"] != "none" or f["posterior_fossa_lesion"] or f["mass_effect"]:
         acts.append("evaluate_resection")
     else:
         surgery = False
@@ -129,7 +129,7 @@ def by_hand(f: dict[str, Any]) -> list[str]:
         acts.append("srs")
     elif f["systemic_therapy_with_intracranial_effect_available"]:
         acts.append("systemic_therapy_per_tumour_guideline")
-    elif f["bsc_indicated"] or f["patient_prefers_no_active_treatment"]:
+    elif f["bsc_indicated"] or not f["patient_wants_tumour_directed_treatment"]:
         acts += ["best_supportive_care", "palliative_care_from_diagnosis"]
     else:
         acts += ["wbrt", "single_rt_modality"]
@@ -178,13 +178,13 @@ class HandDurable:
         rule("ps_low_sys", at("ps") & (m.f.kps < 70) & (m.f.systemic_therapy_with_intracranial_effect_available == True), ["rt_reticence_bsc", "reassess_rt_if_kps_improves", "use_prognostic_score", "systemic_therapy_per_tumour_guideline"], None)  # noqa: E712
         rule("ps_low_bsc", at("ps") & (m.f.kps < 70) & (m.f.systemic_therapy_with_intracranial_effect_available == False), ["rt_reticence_bsc", "reassess_rt_if_kps_improves", "use_prognostic_score", "best_supportive_care", "palliative_care_from_diagnosis"], None)  # noqa: E712
         rule("ps_ok", at("ps") & (m.f.kps >= 70), [], "surg")
-        single = (m.f.bm_count == 1) & (m.f.bm_max_diameter_cm >= 2.5) & (m.f.kps >= 70) & ((m.f.extracranial_disease_status == "none") | (m.f.extracranial_disease_status == "controlled_limited")) & (m.f.systemic_options_remaining == True)  # noqa: E712
+        single = (m.f.bm_count == 1) & (m.f.bm_max_diameter_cm >= 2.5) & (m.f.kps >= 70) & ((m.f.extracranial_disease_status == "none") | (m.f.extracranial_disease_status == "controlled_limited")) & (m.f.effective_systemic_option_available == True)  # noqa: E712
         dominant = (m.f.bm_count > 1) & (m.f.dominant_lesion_present == True) & (m.f.dominant_lesion_diameter_cm >= 2.5) & (m.f.dominant_lesion_surgically_accessible == True) & (m.f.kps >= 70)  # noqa: E712
         # first-true order of the surgical candidate decision, by hand
-        not_single = (m.f.bm_count != 1) | (m.f.bm_max_diameter_cm < 2.5) | (m.f.kps < 70) | (m.f.extracranial_disease_status == "progressive") | (m.f.systemic_options_remaining == False)  # noqa: E712
+        not_single = (m.f.bm_count != 1) | (m.f.bm_max_diameter_cm < 2.5) | (m.f.kps < 70) | (m.f.extracranial_disease_status == "progressive_not_threatening") | (m.f.extracranial_disease_status == "threatening_treatable") | (m.f.extracranial_disease_status == "progressive_untreatable") | (m.f.effective_systemic_option_available == False)  # noqa: E712
         not_dominant = (m.f.bm_count <= 1) | (m.f.dominant_lesion_present == False) | (m.f.dominant_lesion_diameter_cm < 2.5) | (m.f.dominant_lesion_surgically_accessible == False) | (m.f.kps < 70)  # noqa: E712
-        other = (m.f.tissue_needed_for_diagnosis == True) | (m.f.hydrocephalus == True) | (m.f.posterior_fossa_lesion == True) | (m.f.mass_effect == True)  # noqa: E712
-        no_other = (m.f.tissue_needed_for_diagnosis == False) & (m.f.hydrocephalus == False) & (m.f.posterior_fossa_lesion == False) & (m.f.mass_effect == False)  # noqa: E712
+        other = (m.f.tissue_needed_for_diagnosis == True) | (m.f.hydrocephalus_status != "none") | (m.f.posterior_fossa_lesion == True) | (m.f.mass_effect == True)  # noqa: E712
+        no_other = (m.f.tissue_needed_for_diagnosis == False) & (m.f.hydrocephalus_status == "none") & (m.f.posterior_fossa_lesion == False) & (m.f.mass_effect == False)  # noqa: E712
         rule("surg_single", at("surg") & single, ["evaluate_resection"], "outcome")
         rule("surg_dominant", at("surg") & not_single & dominant, ["evaluate_resection", "resection_dominant_plus_srs_remaining"], "outcome")
         rule("surg_other", at("surg") & not_single & not_dominant & other, ["evaluate_resection"], "outcome")
@@ -207,8 +207,8 @@ class HandDurable:
         rule("wbrt_trial", at("wbrt") & (m.f.in_trial == True), ["srs"], None)  # noqa: E712
         rule("wbrt_sys", at("wbrt") & (m.f.in_trial == False) & (m.f.systemic_therapy_with_intracranial_effect_available == True), ["systemic_therapy_per_tumour_guideline"], None)  # noqa: E712
         nosys = at("wbrt") & (m.f.in_trial == False) & (m.f.systemic_therapy_with_intracranial_effect_available == False)  # noqa: E712
-        rule("wbrt_bsc", nosys & ((m.f.bsc_indicated == True) | (m.f.patient_prefers_no_active_treatment == True)), ["best_supportive_care", "palliative_care_from_diagnosis"], None)  # noqa: E712
-        rule("wbrt_wbrt", nosys & (m.f.bsc_indicated == False) & (m.f.patient_prefers_no_active_treatment == False), ["wbrt", "single_rt_modality"], None)  # noqa: E712
+        rule("wbrt_bsc", nosys & ((m.f.bsc_indicated == True) | (m.f.patient_wants_tumour_directed_treatment == False)), ["best_supportive_care", "palliative_care_from_diagnosis"], None)  # noqa: E712
+        rule("wbrt_wbrt", nosys & (m.f.bsc_indicated == False) & (m.f.patient_wants_tumour_directed_treatment == True), ["wbrt", "single_rt_modality"], None)  # noqa: E712
         self.rule_names = set(rules)
         self.name = "bench_hand_flow"
         self.host.register_rulesets({self.name: rules})
