@@ -44,6 +44,7 @@ def register(subparsers: Any) -> None:
     s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
     s.add_argument("--overlay", action="append", metavar="FILE", help="local protocol overlay (repeatable)")
     s.add_argument("--rules", choices=("auto", "builtin", "durable_rules"), default=None)
+    s.add_argument("--why-not", action="append", metavar="TARGET", dest="why_not", help="also explain the smallest change of facts that would lead to this node or action code (repeatable)")
     s.set_defaults(func=cmd_report)
 
     s = subparsers.add_parser("replay", help="re-run a recorded case (report JSON or HTML) with the current guideline and engine")
@@ -146,6 +147,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     raw, doc = read_case(args.facts)
     result = run(g, raw, flowchart=args.flowchart, rules=backend(args.rules), doc=doc)
     record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline))
+    if args.why_not:
+        from engine.lint_whynot import why_not
+
+        record["why_not"] = [why_not(g, raw, t, flowchart=args.flowchart).to_json() for t in args.why_not]
     _write(args.output, record_json(record) if fmt == "json" else render_html(g, record))
     if args.output:
         sys.stderr.write(f"wrote {args.output} (status {result.status}; guideline {g.id} {g.version}, sha256 {g.sha256[:12]}…)\n")

@@ -195,6 +195,9 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
             add(f"<tr><td><code>{e(err.get('fact'))}</code></td><td>{e(err.get('message'))}{hint}</td></tr>")
         add("</table>")
 
+    for wn in record.get("why_not") or []:
+        _why_not_section(add, wn)
+
     # alerts
     add('<h2 id="alerts">Alerts</h2>')
     alerts = res.get("alerts") or []
@@ -282,6 +285,24 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     add(f'<p class="muted">Made {e(record.get("made"))} by guidewalk {e(__version__)}.</p>')
     add("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _why_not_section(add: Any, wn: Mapping[str, Any]) -> None:
+    """'Why not X?': the smallest change of facts that would have led there (guidewalk why-not)."""
+    add(f'<h2 class="why-not" id="why-not-{e(wn.get("target"))}">Why not <code>{e(wn.get("target"))}</code>?</h2>')
+    add(f"<p>{e(wn.get('message'))}</p>")
+    changes = wn.get("changes") or []
+    if changes:
+        add("<table><tr><th>fact</th><th>entered</th><th>would need</th><th>any value with</th></tr>")
+        for c in changes:
+            add(f"<tr><td><code>{e(c.get('fact'))}</code></td><td>{e(_val(c.get('from')))}</td><td>{e(_val(c.get('to')))}</td><td>{e(c.get('range') or '')}</td></tr>")
+        add("</table>")
+    steps = wn.get("path") or []
+    if steps:
+        add("<p>Decisions on the way:</p><ul>")
+        for p in steps:
+            add(f"<li><code>{e(p.get('node'))}</code>: {e(p.get('how'))} → <code>{e(p.get('to'))}</code> <span class=\"muted\">{e(p.get('source') or '')}</span></li>")
+        add("</ul>")
 
 
 def _script_json(record: Mapping[str, Any]) -> str:

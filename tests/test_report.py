@@ -225,3 +225,30 @@ def test_replay_rejects_what_is_not_a_record(tmp_path: Path, capsys: pytest.Capt
     bad.write_text('{"status": "complete"}', encoding="utf-8")
     assert main(["replay", str(bad)]) == 2
     assert "not a guidewalk record" in capsys.readouterr().err
+
+
+def test_report_shows_why_not(tmp_path: Path) -> None:
+    """`report --why-not TARGET` explains the smallest change of facts, escaped, in the HTML."""
+    import html.parser
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    case = root / "tests" / "cases" / "brain-metastases-2020" / "boundary_count_11_no_srs.yaml"
+    import yaml
+
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(yaml.safe_dump(yaml.safe_load(case.read_text())["facts"]))
+    out = tmp_path / "r.html"
+    flowchart = yaml.safe_load(case.read_text()).get("flowchart")
+    cmd = [sys.executable, "-m", "engine.cli", "report", "brain-metastases-2020", "--facts", str(facts), "-o", str(out), "--why-not", "srs"]
+    if flowchart:
+        cmd += ["--flowchart", flowchart]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    html.parser.HTMLParser().feed(text)
+    assert 'id="why-not-srs"' in text
+    section = text[text.index('id="why-not-srs"'):]
+    assert "with 1 fact(s) changed" in section  # in_trial: no -> yes, or bm_count: 11 -> 10
+    assert "Decisions on the way" in section
