@@ -1,0 +1,339 @@
+"""A lean, trace-free walker for audits: the same recommendations, path and needs as
+:func:`engine.walk.run`, memoised so that a cohort of a million patients is cheap.
+
+How it stays identical to the engine. A decision's outcome depends only on the values of
+the base facts its conditions read, directly or through derived facts (their transitive
+rule inputs). For every decision reached by a given path prefix ("state") the walker keeps
+a memo from the tuple of those base values to the next state. On a miss it does what the
+engine does: runs, in the engine's order, only the derive rules that the decision depends
+on (BuiltinRules semantics: :func:`engine.rules.derive_value` + :func:`engine.rules.normalise`),
+evaluates every branch with the compiled conditions, applies the exclusive / first-match
+rule, and asks :func:`engine.rules.deciding_facts` for the facts that would decide a
+blocked decision. Action nodes are folded into the states. Alerts do not change the path,
+so they are not computed here. ``tests/test_audit.py`` checks the identity against
+``engine.walk.run`` on thousands of generated cases.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any, Callable, Sequence
+
+from .errors import GuidewalkError
+from .expressions import UNKNOWN, relevant_unknowns
+from .model import Guideline, Node, Rule
+from .rules import deciding_facts, derive_value, normalise
+from .walk import MAX_STEPS
+
+__all__ = ["Outcome", "FastWalker", "threshold_facts", "ValueClasses"]
+
+
+class Outcome:
+    """The end of one walk: status (complete | needs_facts | error), path, actions, needs."""
+
+    __slots__ = ("status", "path", "actions", "needs", "error", "key", "json")
+
+    def __init__(self, status: str, path: tuple[str, ...], actions: tuple[str, ...], needs: tuple[str, ...] = (), error: str | None = None):
+        self.status = status
+        self.path = path
+        self.actions = actions
+        self.needs = needs
+        self.error = error
+        self.key = (status, path, actions, needs, error)
+        self.json: str | None = None  # the encoded fragment, filled by the writer
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.status!r}, path={list(self.path)}, actions={list(self.actions)}, needs={list(self.needs)})"
+
+
+class _State:
+    """A decision reached by one path prefix, or a final outcome."""
+
+    __slots__ = ("node", "path", "actions", "facts", "getter", "rules", "memo", "children", "final")
+
+    def __init__(self) -> None:
+        self.node: Node | None = None
+        self.path: tuple[str, ...] = ()
+        self.actions: tuple[str, ...] = ()
+        self.facts: tuple[str, ...] = ()
+        self.getter: Callable[[Sequence[Any]], Any] | None = None
+        self.rules: tuple[Rule, ...] = ()
+        self.memo: dict[Any, _State] = {}
+        self.children: dict[Any, _State] = {}
+        self.final: Outcome | None = None
+
+
+_MISSING: Any = object()
+
+
+def _const(_: Sequence[Any]) -> Any:
+    return ()
+
+
+class FastWalker:
+    """Walks `flowchart` of `g` for value vectors ordered as `columns` (fact names).
+
+    A vector holds the checked values (:func:`engine.facts.coerce`) with UNKNOWN for a fact
+    that is absent or unknown. Facts of the guideline that are not among `columns` are
+    always unknown. A state's memo stops growing at `memo_cap` entries (a decision that reads
+    many continuous facts rarely sees a key twice); beyond it a miss is evaluated directly,
+    with the derived facts still memoised per rule on their own inputs."""
+
+    def __init__(self, g: Guideline, columns: Sequence[str], flowchart: str | None = None, *, memo_cap: int = 50_000):
+        self.g = g
+        self.flowchart = flowchart or g.entry
+        if self.flowchart not in g.flowcharts:
+            raise GuidewalkError(f"no flowchart '{self.flowchart}' (has: {', '.join(g.flowcharts)})")
+        self.columns = tuple(columns)
+        self._index = {c: i for i, c in enumerate(self.columns)}
+        self._derive = {r.fact: r for r in g.rules if r.kind == "derive"}
+        self._order = {id(r): i for i, r in enumerate(g.rules)}
+        self._node_plan: dict[str, tuple[tuple[str, ...], tuple[Rule, ...]]] = {}
+        # per derive rule: a getter of its base inputs and a memo of its value
+        self._rule_memo: dict[str, tuple[Callable[[Sequence[Any]], Any], dict[Any, Any]]] = {}
+        self.memo_cap = memo_cap
+        self.root = self._advance(g.flowcharts[self.flowchart].start, (), ())
+        self.misses = 0
+
+    # ------------------------------------------------------------------ per case
+
+    def walk(self, values: Sequence[Any]) -> Outcome:
+        st = self.root
+        while st.final is None:
+            key = st.getter(values)  # type: ignore[misc]
+            nxt = st.memo.get(key)
+            if nxt is None:
+                nxt = self._miss(st, key, values)
+            st = nxt
+        return st.final
+
+    # ------------------------------------------------------------------ building
+
+    def _plan(self, node: Node) -> tuple[tuple[str, ...], tuple[Rule, ...]]:
+        """The base facts (among the columns) and the derive rules a decision depends on."""
+        plan = self._node_plan.get(node.id)
+        if plan is not None:
+            return plan
+        base: dict[str, None] = {}
+        rules: dict[int, Rule] = {}
+        todo = [f for b in node.branches for f in b.when.facts]
+        seen: set[str] = set()
+        while todo:
+            f = todo.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            rule = self._derive.get(f)
+            if rule is None:
+                if f in self._index:
+                    base[f] = None
+            else:
+                rules[id(rule)] = rule
+                todo.extend(rule.inputs)
+        facts = tuple(sorted(base, key=self._index.__getitem__))
+        ordered = tuple(sorted(rules.values(), key=lambda r: self._order[id(r)]))
+        plan = (facts, ordered)
+        self._node_plan[node.id] = plan
+        return plan
+
+    def _advance(self, node_id: str | None, path: tuple[str, ...], actions: tuple[str, ...]) -> _State:
+        """Follow action nodes from `node_id` to the next decision (a state) or the end."""
+        st = _State()
+        nodes = self.g.nodes
+        while node_id is not None:
+            if len(path) >= MAX_STEPS:
+                st.final = Outcome("error", path, actions, error=f"walk exceeded {MAX_STEPS} steps")
+                return st
+            node = nodes[node_id]
+            path = path + (node.id,)
+            if node.kind == "decision":
+                st.node, st.path, st.actions = node, path, actions
+                st.facts, st.rules = self._plan(node)
+                ix = [self._index[f] for f in st.facts]
+                st.getter = _const if not ix else itemgetter(*ix)
+                return st
+            actions = actions + tuple(node.actions)
+            node_id = node.next if node.kind == "action" else None
+        st.final = Outcome("complete", path, actions)
+        return st
+
+    def _miss(self, st: _State, key: Any, values: Sequence[Any]) -> _State:
+        self.misses += 1
+        node = st.node
+        assert node is not None
+        vals = (key,) if len(st.facts) == 1 else key
+        env: dict[str, Any] = dict(zip(st.facts, vals))
+        try:
+            self._derive_into(st, env, values)
+            target = self._decide(node, env)
+        except GuidewalkError as exc:
+            target = ("error", str(exc))
+        except Exception as exc:  # a rule raised: reported with the case, never swallowed
+            target = ("error", f"{type(exc).__name__}: {exc}")
+        nxt = st.children.get(target)
+        if nxt is None:
+            if target[0] == "to":
+                nxt = self._advance(target[1], st.path, st.actions)
+            else:
+                nxt = _State()
+                if target[0] == "needs":
+                    nxt.final = Outcome("needs_facts", st.path, st.actions, needs=target[1])
+                else:
+                    nxt.final = Outcome("error", st.path, st.actions, error=target[1])
+            st.children[target] = nxt
+        if len(st.memo) < self.memo_cap:
+            st.memo[key] = nxt
+        return nxt
+
+    def _derive_into(self, st: _State, env: dict[str, Any], values: Sequence[Any]) -> None:
+        """The derived facts this decision reads, in the engine's rule order (memoised per rule)."""
+        for rule in st.rules:
+            fact = rule.fact
+            assert fact is not None
+            entry = self._rule_memo.get(rule.id)
+            if entry is None:
+                ix = [self._index[f] for f in self.g.base_inputs(fact) if f in self._index]
+                entry = self._rule_memo[rule.id] = (_const if not ix else itemgetter(*ix), {})
+            getter, memo = entry
+            rk = getter(values)
+            value = memo.get(rk, _MISSING)
+            if value is _MISSING:
+                value, _ = derive_value(rule, env)
+                value = memo[rk] = normalise(rule, value)
+            if value is not UNKNOWN:
+                env[fact] = value
+
+    def _decide(self, node: Node, env: dict[str, Any]) -> tuple[str, Any]:
+        g = self.g
+        values = [b.when.test(env) for b in node.branches]
+        chosen: int | None = None
+        blocking: list[int] = []
+        if node.exclusive:
+            true_ix = [i for i, v in enumerate(values) if v is True]
+            if len(true_ix) > 1:
+                names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in true_ix)
+                return ("error", f"decision '{node.id}' promises exclusive branches, but several hold: {names}")
+            if true_ix:
+                chosen = true_ix[0]
+            else:
+                blocking = [i for i, v in enumerate(values) if v is UNKNOWN]
+        else:
+            for i, v in enumerate(values):
+                if v is True:
+                    chosen = i
+                    break
+                if v is UNKNOWN:
+                    blocking.append(i)
+                    break
+        if chosen is not None:
+            return ("to", node.branches[chosen].to)
+        if blocking:
+            needs = deciding_facts(g, [f for i in blocking for f in relevant_unknowns(node.branches[i].when.expr, env)], env)
+            if not needs:
+                unknown = [f for i in blocking for f in node.branches[i].when.facts if env.get(f, UNKNOWN) is UNKNOWN]
+                return ("error", f"decision '{node.id}' reads {', '.join(unknown)}, which no rule could derive although its inputs are known (a gap in a rule)")
+            return ("needs", tuple(needs))
+        if node.otherwise:
+            return ("to", node.otherwise)
+        return ("error", f"no branch of decision '{node.id}' holds and it has no otherwise (a gap in the guideline)")
+
+
+# --------------------------------------------------------------------------- value classes
+
+
+def threshold_facts(g: Guideline) -> dict[str, tuple[Any, ...]]:
+    """Facts that every expression of the guideline (conditions, rules, alerts) only compares
+    with constants (`kps >= 70`, `bm_count in [1, 2]`, `known(x)`), with those constants.
+    For such a fact two values that fall in the same interval between the constants (or are
+    the same constant, or, for an enum, are both unmentioned) give the same result in every
+    condition, so the audit may replace a value by a representative of its class."""
+    from .expressions import Call, Cmp, Const, Expr, Fact, In, ListLit
+
+    consts: dict[str, set[Any]] = {}
+    bad: set[str] = set()
+
+    def note(name: str, value: Any) -> None:
+        consts.setdefault(name, set()).add(value)
+
+    def scan(e: Expr) -> None:
+        if isinstance(e, Cmp):
+            if isinstance(e.left, Fact) and isinstance(e.right, Const):
+                note(e.left.name, e.right.value)
+                return
+            if isinstance(e.right, Fact) and isinstance(e.left, Const):
+                note(e.right.name, e.left.value)
+                return
+        elif isinstance(e, In):
+            if isinstance(e.item, Fact) and isinstance(e.container, ListLit) and all(isinstance(i, Const) for i in e.container.items):
+                for i in e.container.items:
+                    assert isinstance(i, Const)
+                    note(e.item.name, i.value)
+                return
+        elif isinstance(e, Call):
+            if e.func in ("known", "unknown") and len(e.args) == 1 and isinstance(e.args[0], Fact):
+                return
+        elif isinstance(e, Fact):
+            bad.add(e.name)
+            return
+        for child in _children(e):
+            scan(child)
+
+    exprs = [b.when.expr for n in g.nodes.values() for b in n.branches]
+    for r in g.rules:
+        exprs += [c.when.expr for c in r.cases] + [c.value.expr for c in r.cases]
+        exprs += [c.expr for c in (r.otherwise, r.value, r.when) if c is not None]
+    for e in exprs:
+        scan(e)
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, cs in consts.items():
+        spec = g.dictionary.get(name)
+        if name in bad or spec is None or spec.type not in ("integer", "number", "enum"):
+            continue
+        if spec.type == "enum":
+            if all(isinstance(c, str) for c in cs):
+                out[name] = tuple(sorted(cs))
+        elif all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cs):
+            out[name] = tuple(sorted(cs))
+    return out
+
+
+def _children(e: Any) -> list[Any]:
+    from .expressions import Arith, BoolOp, Call, Cmp, In, ListLit, Neg, Not
+
+    if isinstance(e, BoolOp):
+        return list(e.operands)
+    if isinstance(e, Not):
+        return [e.operand]
+    if isinstance(e, (Cmp, Arith)):
+        return [e.left, e.right]
+    if isinstance(e, In):
+        return [e.item, e.container]
+    if isinstance(e, ListLit):
+        return list(e.items)
+    if isinstance(e, Neg):
+        return [e.operand]
+    if isinstance(e, Call):
+        return list(e.args)
+    return []
+
+
+class ValueClasses:
+    """Replaces a value by the first value seen in its class (see :func:`threshold_facts`)."""
+
+    def __init__(self, constants: tuple[Any, ...], enum: bool):
+        self.constants = constants
+        self.enum = enum
+        self.mentioned = frozenset(constants)
+        self.reps: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if value is UNKNOWN:
+            return value
+        if self.enum:
+            cls: Any = value if value in self.mentioned else None
+        else:
+            from bisect import bisect_left
+
+            i = bisect_left(self.constants, value)
+            cls = 2 * i + 1 if i < len(self.constants) and self.constants[i] == value else 2 * i
+        return self.reps.setdefault(cls, value)
