@@ -5,10 +5,19 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from engine.load import load_guideline
 from engine.model import Guideline
+
+# CI runs the property tests on a fixed sequence of examples, so a run is reproducible;
+# locally each run explores new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
