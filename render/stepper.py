@@ -1,0 +1,286 @@
+"""`guidewalk step`: a case one question at a time in the terminal.
+
+A thin shell around :class:`engine.session.Session`. Each question shows the unit, the valid
+range or choices and the guideline text of the decision it settles. Commands at the prompt:
+``?`` (help and source), ``back``, ``why``, ``skip``/``unknown``, ``quit``. The case is saved
+after every answer (written to a temporary file, then renamed), so an interruption loses
+nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Mapping, TextIO
+
+__all__ = ["register", "cmd_step", "run_stepper", "save_case", "format_question"]
+
+HELP = "Answer, or: ? (help and source) · back · why · skip/unknown · quit"
+
+
+def register(subparsers: Any) -> None:
+    s = subparsers.add_parser("step", help="step through a case one question at a time (saved after every answer)")
+    s.add_argument("guideline", help="guideline id or path")
+    s.add_argument("--facts", metavar="PARTIAL", help="resume from this case file")
+    s.add_argument("--save", metavar="CASE.yaml", help="save the case here after every answer (default: the --facts file, else ./<guideline>-case.yaml)")
+    s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
+    s.set_defaults(func=cmd_step)
+
+
+def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any]) -> None:
+    """Write the case atomically: a temporary file in the same folder, then os.replace."""
+    import yaml
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = "# guidewalk case (fact: value; null = asked, not known)\n" + (yaml.safe_dump(dict(facts), sort_keys=False, allow_unicode=True) if facts else "{}\n")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _num(v: float | None) -> str:
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def format_question(p: Any, number: int) -> str:
+    """The question block for one Pending item."""
+    lines = [f"Question {number}: {p.question}"]
+    if p.type == "boolean":
+        lines.append("  answer: yes / no")
+    elif p.type == "enum":
+        if any(v.isdigit() for v in p.values):  # values that are numbers: no choice numbers
+            lines.append("  choices: " + ", ".join(p.values))
+        else:
+            lines.append("  choices: " + "  ".join(f"{i}) {v}" for i, v in enumerate(p.values, 1)))
+    elif p.type == "set":
+        lines.append("  any of (comma-separated, or 'none'): " + ", ".join(p.values))
+    elif p.type in ("integer", "number"):
+        rng = f"{_num(p.min)}..{_num(p.max)}" if p.min is not None or p.max is not None else "any"
+        step = f", steps of {_num(p.step)}" if p.step else ""
+        kind = "whole number" if p.type == "integer" else "number"
+        lines.append(f"  {kind} {rng}{step}" + (f" [{p.unit}]" if p.unit else ""))
+    elif p.type == "date":
+        lines.append("  date: YYYY-MM-DD")
+    deciding = p.node_question or p.node_title or p.node
+    lines.append(f"  guideline: {deciding}  (decision '{p.node}'" + (f"; {p.node_source}" if p.node_source else "") + ")")
+    return "\n".join(lines)
+
+
+def _help_text(p: Any) -> str:
+    lines = [f"About '{p.fact}':"]
+    if p.help:
+        lines.append(f"  {p.help}")
+    if p.fact_source:
+        lines.append(f"  fact source: {p.fact_source}")
+    lines.append(f"  This answer helps decide: {p.node_question or p.node_title or p.node}")
+    for b in p.branches:
+        lines.append(f"    - {b}")
+    if p.node_note:
+        lines.append(f"  note: {p.node_note}")
+    if p.node_source:
+        lines.append(f"  source: {p.node_source}")
+    return "\n".join(lines)
+
+
+def _why_text(session: Any) -> str:
+    res = session.result()
+    lines = ["Path so far:"]
+    for s in res.trace:
+        label = s.title or s.question or (s.text or "")
+        if s.kind == "decision":
+            where = f"→ {s.taken}" if s.taken else "(being decided now)"
+            lines.append(f"  {s.step}. {s.node}: {label} {where}")
+        else:
+            lines.append(f"  {s.step}. {s.node}: {label}")
+    known = {k: v for k, v in session.facts.items()}
+    if known:
+        lines.append("Answers: " + ", ".join(f"{k}={_val(v)}" for k, v in known.items()))
+    reach = session.reachable()
+    if reach:
+        lines.append("Still reachable: " + ", ".join(reach))
+    return "\n".join(lines)
+
+
+def _val(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list):
+        return "{" + ", ".join(map(str, v)) + "}"
+    return str(v)
+
+
+def _normalise_input(p: Any, text: str) -> Any:
+    """Accept a choice number for enums and 'none' for sets; everything else goes to coerce."""
+    t = text.strip()
+    if p.type == "enum" and t not in p.values and t.isdigit() and 1 <= int(t) <= len(p.values):
+        return p.values[int(t) - 1]
+    if p.type == "set" and t.lower() in ("none", "-", "[]", "{}"):
+        return []
+    return t
+
+
+def run_stepper(
+    session: Any,
+    read: Callable[[], str | None],
+    out: TextIO,
+    save: str | None,
+    guideline_arg: str,
+) -> int:
+    """The question loop. `read()` returns one line, or None at end of input.
+    Returns 0 when the walk ended, 3 when the user quit (the case is saved)."""
+
+    def say(text: str = "") -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    def persist() -> None:
+        if save:
+            save_case(save, session.facts)
+
+    asked = 0
+    say(f"{session.guideline.title} (version {session.guideline.version}) — flowchart '{session.flowchart}'")
+    if save:
+        say(f"The case is saved to {save} after every answer.")
+    say(HELP)
+    while True:
+        pending = session.pending()
+        if not pending:
+            break
+        p = pending[0]
+        say("")
+        say(format_question(p, len([k for k in session.facts]) + 1))
+        while True:
+            out.write("> ")
+            out.flush()
+            line = read()
+            if line is None:
+                say("")
+                say("End of input: the case so far is saved." if save else "End of input.")
+                persist()
+                _resume_hint(say, guideline_arg, save, session)
+                return 3
+            cmd = line.strip()
+            low = cmd.lower()
+            if low in ("?", "help", "h"):
+                say(_help_text(p))
+                continue
+            if low == "why":
+                say(_why_text(session))
+                continue
+            if low in ("quit", "q", "exit"):
+                persist()
+                say("Stopped. " + ("The case is saved." if save else ""))
+                _resume_hint(say, guideline_arg, save, session)
+                return 3
+            if low in ("back", "b", "undo"):
+                if session.undo():
+                    persist()
+                    say("Went back one answer.")
+                else:
+                    say("Nothing to go back to.")
+                break
+            if low in ("skip", "unknown", "s", "u"):
+                session.answer(p.fact, None)
+                persist()
+                asked += 1
+                break
+            if not cmd:
+                say(HELP)
+                continue
+            try:
+                session.answer(p.fact, _normalise_input(p, cmd))
+            except ValueError as exc:
+                reason = getattr(exc, "reason", str(exc))
+                say(f"Not accepted: {reason}. Please answer again (or '?' for help).")
+                continue
+            persist()
+            asked += 1
+            break
+    persist()
+    _finish(say, session, guideline_arg, save)
+    return 0
+
+
+def _resume_hint(say: Callable[[str], None], guideline_arg: str, save: str | None, session: Any) -> None:
+    if save:
+        fc = f" --flowchart {session.flowchart}" if session.flowchart != session.guideline.entry else ""
+        say(f"Resume with: guidewalk step {guideline_arg} --facts {save}{fc}")
+
+
+def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: str | None) -> None:
+    from engine.trace import to_text
+
+    res = session.result()
+    say("")
+    say("=" * 72)
+    if res.status == "needs_facts":
+        say("The walk cannot go further: the remaining deciding facts were answered 'unknown'.")
+        reach = session.reachable()
+        if reach:
+            say("Recommendations still possible: " + ", ".join(reach))
+    say(to_text(res).rstrip("\n"))
+    if res.unused_facts:
+        say("")
+        say("Answers kept but not used by this path: " + ", ".join(res.unused_facts))
+    say("")
+    if save:
+        fc = f" --flowchart {session.flowchart}" if session.flowchart != session.guideline.entry else ""
+        say(f"Case saved to {save}.")
+        say(f"Report: guidewalk report {guideline_arg} --facts {save}{fc} -o report.html")
+        say(f"Replay: guidewalk run {guideline_arg} --facts {save}{fc}")
+    else:
+        say(f"Report: save the case (--save CASE.yaml), then guidewalk report {guideline_arg} --facts CASE.yaml -o report.html")
+
+
+def cmd_step(args: argparse.Namespace) -> int:
+    from engine.facts import read_case
+    from engine.load import load_guideline
+    from engine.session import Session
+
+    g = load_guideline(args.guideline)
+    raw: dict[str, Any] = {}
+    if args.facts:
+        raw, _ = read_case(args.facts)
+    try:
+        session = Session(g, raw, flowchart=args.flowchart)
+    except ValueError as exc:
+        sys.stderr.write(f"error: the case {args.facts} has invalid facts: {exc}\n")
+        return 2
+    save = args.save or args.facts or f"{g.id}-case.yaml"
+    interactive = sys.stdin.isatty()
+
+    def read() -> str | None:
+        if interactive:
+            try:
+                return input()
+            except EOFError:
+                return None
+        line = sys.stdin.readline()
+        return None if line == "" else line.rstrip("\n")
+
+    try:
+        return run_stepper(session, read, sys.stdout, save, args.guideline)
+    except KeyboardInterrupt:
+        save_case(save, session.facts)
+        sys.stdout.write(f"\nInterrupted: the case so far is saved to {save}.\nResume with: guidewalk step {args.guideline} --facts {save}\n")
+        return 130
