@@ -467,6 +467,11 @@ def _alert_action(idx: int) -> Callable[[Any], None]:
     return alert
 
 
+def _handled(c: Any) -> None:
+    """The no-op action of the per-round catch-all rule (see _compile)."""
+    return None
+
+
 def _compile(g: Guideline) -> _Compiled:
     comp = _Compiler(g)
     rete, rule_round = comp.compile()
@@ -483,6 +488,15 @@ def _compile(g: Guideline) -> _Compiled:
         rounds[rr.round].rete += 1
         for leaf in _leaves(rr.ir):
             used[rr.round][leaf[1]] = comp.attrs[leaf[1]]
+    for r in range(n_rounds):
+        if rounds[r].rete:
+            # Every posted fact must be handled by some rule: durable_rules 2.0.28 corrupts its
+            # heap (SIGSEGV / "free(): invalid pointer" in delete_state) when a session whose
+            # only fact was never handled and partly matched an $and is deleted. A no-op rule
+            # that matches every fact of the round keeps the engine off that path.
+            seen = _when_all(_dvalue("$m", _ROUND) == r)
+            seen.func = [_handled]
+            definition[f"seen{r}"] = seen.define()
     for r, attrs in enumerate(used):
         rounds[r].attrs = sorted(attrs.items())
     for idx, r in rule_round.items():
