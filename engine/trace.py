@@ -15,7 +15,7 @@ from typing import Any
 from .facts import FactError, to_json_value
 from .model import Source
 
-__all__ = ["BranchEval", "Step", "Recommendation", "Alert", "Result", "dumps"]
+__all__ = ["BranchEval", "Step", "Recommendation", "Alert", "Result", "dumps", "show_value"]
 
 
 @dataclass
@@ -158,7 +158,8 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
 
 
-def _val(v: Any) -> str:
+def show_value(v: Any) -> str:
+    """A JSON-level fact value as people read it: yes/no/unknown, sets in braces."""
     if v is None:
         return "unknown"
     if v is True:
@@ -204,8 +205,8 @@ def to_text(result: Result) -> str:
         lines.append("Derived:")
         for d in result.derivations:
             if d["value"] is not None:
-                ins = ", ".join(f"{k}={_val(v)}" for k, v in d["inputs"].items())
-                lines.append(f"  {d['fact']} = {_val(d['value'])}   (rule {d['rule']}; {ins})")
+                ins = ", ".join(f"{k}={show_value(v)}" for k, v in d["inputs"].items())
+                lines.append(f"  {d['fact']} = {show_value(d['value'])}   (rule {d['rule']}; {ins})")
     lines.append("")
     lines.append("Path:")
     for s in result.trace:
@@ -216,8 +217,8 @@ def to_text(result: Result) -> str:
                 lines.append(f"       {s.question}")
             for b in s.branches:
                 mark = "→" if (s.taken == b.to and b.value is True) else " "
-                facts = ", ".join(f"{k}={_val(v)}" for k, v in b.facts.items())
-                lines.append(f"     {mark} {b.readable}: {_val(b.value)}   ({facts})")
+                facts = ", ".join(f"{k}={show_value(v)}" for k, v in b.facts.items())
+                lines.append(f"     {mark} {b.readable}: {show_value(b.value)}   ({facts})")
             if s.how == "otherwise":
                 lines.append(f"     → otherwise: {s.otherwise}")
             if s.how == "needs facts":

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import GuidewalkError
+from engine.trace import show_value
 
 __all__ = ["ReplayOutcome", "load_record", "replay", "compare", "to_text", "COMPARED"]
 
@@ -126,16 +127,6 @@ def compare(record: Mapping[str, Any], now: Mapping[str, Any]) -> ReplayOutcome:
     return out
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list):
-        return "{" + ", ".join(map(str, v)) + "}"
-    return str(v)
 
 
 def _step_text(s: Mapping[str, Any] | None) -> list[str]:
@@ -143,8 +134,8 @@ def _step_text(s: Mapping[str, Any] | None) -> list[str]:
         return ["    (no such step)"]
     lines = [f"    [{s.get('kind')}] {s.get('node')}" + (f" — {s.get('question')}" if s.get("question") else "")]
     for b in s.get("branches") or []:
-        facts = ", ".join(f"{k}={_fmt(v)}" for k, v in (b.get("facts") or {}).items())
-        lines.append(f"      {b.get('readable') or b.get('when')}: {_fmt(b.get('value'))}   ({facts}) → {b.get('to')}")
+        facts = ", ".join(f"{k}={show_value(v)}" for k, v in (b.get("facts") or {}).items())
+        lines.append(f"      {b.get('readable') or b.get('when')}: {show_value(b.get('value'))}   ({facts}) → {b.get('to')}")
     if s.get("kind") != "decision":
         lines.append(f"      actions: {', '.join(s.get('actions') or [])}")
     lines.append(f"      then: {s.get('taken') or '(end)'} ({s.get('how') or ''})")

@@ -25,6 +25,7 @@ from engine.model import Guideline, Source
 from engine.trace import Result
 
 from .graph_svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
+from engine.trace import show_value
 
 __all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 
@@ -95,16 +96,6 @@ def e(text: Any) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def _val(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list):
-        return "{" + ", ".join(map(str, v)) + "}"
-    return str(v)
 
 
 def _src(source: Mapping[str, Any] | Source | None) -> str:
@@ -205,7 +196,7 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
         add('<p class="muted">None.</p>')
     for a in alerts:
         sev = str(a.get("severity", ""))
-        ins = ", ".join(f"{e(k)} = {e(_val(v))}" for k, v in (a.get("inputs") or {}).items())
+        ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (a.get("inputs") or {}).items())
         add(f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
             + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "") + (f"; inputs: {ins}" if ins else "") + "</div>")
         add(f"<div>Source: {_src(a.get('source'))}</div>")
@@ -219,7 +210,7 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     for k, v in facts.items():
         spec = g.spec(str(k))
         unit = f" {spec.unit}" if spec and spec.unit and v is not None else ""
-        add(f"<tr><td><code>{e(k)}</code></td><td>{e(_val(v))}{e(unit)}</td><td>{e(spec.question if spec else '(not in the dictionary)')}</td></tr>")
+        add(f"<tr><td><code>{e(k)}</code></td><td>{e(show_value(v))}{e(unit)}</td><td>{e(spec.question if spec else '(not in the dictionary)')}</td></tr>")
     if not facts:
         add('<tr><td colspan="3" class="muted">none</td></tr>')
     add("</table>")
@@ -235,8 +226,8 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
         origin = f" <span class=\"muted\">{e(d.get('origin'))}</span>" if d.get("origin") else ""
         src = f"<br/>{_src(rule.source)}" if rule and rule.source else ""
         note = f'<br/><span class="note">{e(rule.note)}</span>' if rule and rule.note else ""
-        ins = ", ".join(f"{e(k)} = {e(_val(v))}" for k, v in (d.get("inputs") or {}).items())
-        add(f"<tr><td><code>{e(d.get('fact'))}</code></td><td>{e(_val(d.get('value')))}</td><td><code>{e(d.get('rule'))}</code>{e(how)}{origin}{src}{note}</td><td>{ins}</td></tr>")
+        ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (d.get("inputs") or {}).items())
+        add(f"<tr><td><code>{e(d.get('fact'))}</code></td><td>{e(show_value(d.get('value')))}</td><td><code>{e(d.get('rule'))}</code>{e(how)}{origin}{src}{note}</td><td>{ins}</td></tr>")
     if not res.get("derivations"):
         add('<tr><td colspan="4" class="muted">none</td></tr>')
     add("</table>")
@@ -262,11 +253,11 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
                 v = b.get("value")
                 vcls = "unknown" if v is None else ("true" if v else "false")
                 taken = s.get("taken") == b.get("to") and v is True
-                facts_read = ", ".join(f"{e(k)} = {e(_val(x))}" for k, x in (b.get("facts") or {}).items())
+                facts_read = ", ".join(f"{e(k)} = {e(show_value(x))}" for k, x in (b.get("facts") or {}).items())
                 note = f'<br/><span class="note">{e(b["note"])}</span>' if b.get("note") else ""
                 row_cls = ' class="taken"' if taken else ""
                 add(f'<tr{row_cls}><td><code>{e(b.get("readable") or b.get("when"))}</code>{note}</td><td>{facts_read}</td>'
-                    f'<td class="v-{vcls}">{e(_val(v))}</td><td><code>{e(b.get("to"))}</code></td></tr>')
+                    f'<td class="v-{vcls}">{e(show_value(v))}</td><td><code>{e(b.get("to"))}</code></td></tr>')
             if s.get("otherwise"):
                 cls = ' class="taken"' if s.get("how") == "otherwise" else ""
                 add(f'<tr{cls}><td colspan="3">otherwise (no branch holds)</td><td><code>{e(s.get("otherwise"))}</code></td></tr>')
@@ -295,7 +286,7 @@ def _why_not_section(add: Any, wn: Mapping[str, Any]) -> None:
     if changes:
         add("<table><tr><th>fact</th><th>entered</th><th>would need</th><th>any value with</th></tr>")
         for c in changes:
-            add(f"<tr><td><code>{e(c.get('fact'))}</code></td><td>{e(_val(c.get('from')))}</td><td>{e(_val(c.get('to')))}</td><td>{e(c.get('range') or '')}</td></tr>")
+            add(f"<tr><td><code>{e(c.get('fact'))}</code></td><td>{e(show_value(c.get('from')))}</td><td>{e(show_value(c.get('to')))}</td><td>{e(c.get('range') or '')}</td></tr>")
         add("</table>")
     steps = wn.get("path") or []
     if steps:

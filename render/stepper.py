@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
+from engine.trace import show_value
 
 __all__ = ["register", "cmd_step", "run_stepper", "save_case", "format_question"]
 
@@ -110,23 +111,13 @@ def _why_text(session: Any) -> str:
             lines.append(f"  {s.step}. {s.node}: {label}")
     known = {k: v for k, v in session.facts.items()}
     if known:
-        lines.append("Answers: " + ", ".join(f"{k}={_val(v)}" for k, v in known.items()))
+        lines.append("Answers: " + ", ".join(f"{k}={show_value(v)}" for k, v in known.items()))
     reach = session.reachable()
     if reach:
         lines.append("Still reachable: " + ", ".join(reach))
     return "\n".join(lines)
 
 
-def _val(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list):
-        return "{" + ", ".join(map(str, v)) + "}"
-    return str(v)
 
 
 def _normalise_input(p: Any, text: str) -> Any:
