@@ -4,7 +4,8 @@ Exit codes: 0 success (`run`: complete or needs_facts); 1 `validate`/`lint` foun
 2 invalid facts, an unusable guideline or bad usage.
 
 Sub-commands beyond the core live in their own modules (listed in COMMAND_MODULES); each
-exposes `register(subparsers)` and imports what it needs only when it runs.
+exposes `register(subparsers)` and imports what it needs only when it runs; only the module
+of the command being run is imported.
 """
 
 from __future__ import annotations
@@ -20,13 +21,22 @@ from typing import Any, Sequence
 from . import __version__
 from .errors import GuidewalkError, LoadError, RunError
 
-COMMAND_MODULES = (
-    "render.commands",  # render, report, replay
-    "render.stepper",  # step
-    "render.web",  # serve
-    "engine.analysis",  # lint, why-not, diff, schema
-    "engine.audit",  # audit
-)
+COMMAND_MODULES = {
+    # command -> the module that registers it; only the module of the command being run is
+    # imported (all of them for --help), so `guidewalk run` does not pay for the web server
+    "render": "render.commands",
+    "report": "render.commands",
+    "replay": "render.commands",
+    "step": "render.stepper",
+    "serve": "render.web",
+    "lint": "engine.analysis",
+    "why-not": "engine.analysis",
+    "diff": "engine.analysis",
+    "schema": "engine.analysis",
+    "audit": "engine.audit",
+    "cohort": "engine.audit",
+}
+CORE_COMMANDS = ("list", "validate", "run", "facts", "score")
 
 
 def _out(text: str) -> None:
@@ -191,7 +201,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="guidewalk", description="Walk clinical practice guidelines written as YAML decision graphs; every step traced. Decision support: it shows what the guideline recommends.")
     p.add_argument("--version", action="store_true", help="show version and the active rules backend")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -227,14 +237,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(func=cmd_score)
 
-    for modname in COMMAND_MODULES:
+    word = next((a for a in (argv or []) if not a.startswith("-")), None)
+    if word in CORE_COMMANDS:
+        modules: list[str] = []
+    elif word in COMMAND_MODULES:
+        modules = [COMMAND_MODULES[word]]
+    else:  # help, --version, or a misspelt command: offer every command
+        modules = list(dict.fromkeys(COMMAND_MODULES.values()))
+    for modname in modules:
         if importlib.util.find_spec(modname.split(".")[0]) is not None and importlib.util.find_spec(modname) is not None:
             importlib.import_module(modname).register(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.version:
         _out(_version_line() + "\n")
