@@ -23,7 +23,7 @@ from .errors import GuidewalkError
 from .expressions import UNKNOWN, relevant_unknowns
 from .model import Guideline, Node, Rule
 from .rules import deciding_facts, derive_value, normalise
-from .walk import MAX_STEPS
+from .walk import MAX_STEPS, choose
 
 __all__ = ["Outcome", "FastWalker", "threshold_facts", "ValueClasses"]
 
@@ -206,25 +206,10 @@ class FastWalker:
     def _decide(self, node: Node, env: dict[str, Any]) -> tuple[str, Any]:
         g = self.g
         values = [b.when.test(env) for b in node.branches]
-        chosen: int | None = None
-        blocking: list[int] = []
-        if node.exclusive:
-            true_ix = [i for i, v in enumerate(values) if v is True]
-            if len(true_ix) > 1:
-                names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in true_ix)
-                return ("error", f"decision '{node.id}' promises exclusive branches, but several hold: {names}")
-            if true_ix:
-                chosen = true_ix[0]
-            else:
-                blocking = [i for i, v in enumerate(values) if v is UNKNOWN]
-        else:
-            for i, v in enumerate(values):
-                if v is True:
-                    chosen = i
-                    break
-                if v is UNKNOWN:
-                    blocking.append(i)
-                    break
+        chosen, blocking, overlap = choose(node, values)
+        if overlap:
+            names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in overlap)
+            return ("error", f"decision '{node.id}' promises exclusive branches, but several hold: {names}")
         if chosen is not None:
             return ("to", node.branches[chosen].to)
         if blocking:

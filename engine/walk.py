@@ -16,7 +16,7 @@ from .model import Guideline, Node
 from .rules import RulesBackend, RulesOutcome, backend as _backend, deciding_facts
 from .trace import Alert, BranchEval, Recommendation, Result, Step
 
-__all__ = ["walk", "run", "MAX_STEPS"]
+__all__ = ["walk", "run", "choose", "MAX_STEPS"]
 
 MAX_STEPS = 10_000
 
@@ -80,6 +80,29 @@ def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, h
     return result
 
 
+def choose(node: Node, values: list[Any]) -> tuple[int | None, list[int], list[int]]:
+    """The decision semantics, given each branch's value (True/False/UNKNOWN): the index of
+    the branch to follow (or None), the unknown branches that block the walk, and the true
+    branches when an exclusive decision has several (a guideline error).
+
+    Exclusive decisions follow their one true branch even when others are unknown (the author
+    promised exclusivity; `lint` proves it); ordered ones (`exclusive: false`) follow the first
+    true branch, and an unknown branch before it blocks."""
+    if node.exclusive:
+        true_ix = [i for i, v in enumerate(values) if v is True]
+        if len(true_ix) > 1:
+            return None, [], true_ix
+        if true_ix:
+            return true_ix[0], [], []
+        return None, [i for i, v in enumerate(values) if v is UNKNOWN], []
+    for i, v in enumerate(values):
+        if v is True:
+            return i, [], []
+        if v is UNKNOWN:
+            return None, [i], []
+    return None, [], []
+
+
 def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result: Result, read: set[str]) -> str | None:
     step.question = node.question
     step.otherwise = node.otherwise
@@ -102,25 +125,10 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
                 note=b.note,
             )
         )
-    chosen: int | None = None
-    blocking: list[int] = []
-    if node.exclusive:
-        true_ix = [i for i, v in enumerate(values) if v is True]
-        if len(true_ix) > 1:
-            names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in true_ix)
-            raise RunError(f"decision '{node.id}' promises exclusive branches, but several hold: {names}", guideline=g.id, node=node.id, location=node.location)
-        if true_ix:
-            chosen = true_ix[0]
-        else:
-            blocking = [i for i, v in enumerate(values) if v is UNKNOWN]
-    else:
-        for i, v in enumerate(values):
-            if v is True:
-                chosen = i
-                break
-            if v is UNKNOWN:
-                blocking.append(i)
-                break
+    chosen, blocking, overlap = choose(node, values)
+    if overlap:
+        names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in overlap)
+        raise RunError(f"decision '{node.id}' promises exclusive branches, but several hold: {names}", guideline=g.id, node=node.id, location=node.location)
     if chosen is not None:
         step.taken, step.how = node.branches[chosen].to, f"branch {chosen + 1}"
         return step.taken
