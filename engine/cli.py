@@ -154,7 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.format == "json":
         _out(dumps(result.to_json()))
     else:
-        _out(to_text(result))
+        _out(to_text(result, g))
     return 2 if result.status == "invalid_facts" else 0
 
 

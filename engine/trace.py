@@ -171,8 +171,9 @@ def show_value(v: Any) -> str:
     return str(v)
 
 
-def to_text(result: Result) -> str:
-    """The readable form: status, recommendations, alerts, derived facts, the traced path."""
+def to_text(result: Result, guideline: Any = None) -> str:
+    """The readable form: status, recommendations, alerts, derived facts, the traced path.
+    With the guideline, each needed fact is shown with its question, valid values and unit."""
     g = result.guideline
     lines = [f"{g.get('title') or g['id']} (version {g.get('version')}) — flowchart '{result.flowchart}'"]
     if result.status == "invalid_facts":
@@ -181,7 +182,13 @@ def to_text(result: Result) -> str:
         return "\n".join(lines) + "\n"
     if result.status == "needs_facts":
         lines.append("Status: needs facts — the walk stopped at a decision that these facts would settle:")
-        lines += [f"  - {n}" for n in result.needs]
+        for n in result.needs:
+            spec = guideline.spec(n) if guideline is not None else None
+            if spec is None:
+                lines.append(f"  - {n}")
+                continue
+            unit = f" {spec.unit}" if spec.unit else ""
+            lines.append(f"  - {n}: {spec.question or ''} [{spec.describe_domain()}{unit}]".replace(":  [", ": ["))
     else:
         lines.append("Status: complete")
     if result.recommendations:

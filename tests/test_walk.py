@@ -153,3 +153,10 @@ def test_exception_in_a_branch_condition_is_located(tmp_path: Path) -> None:
     gl = load_guideline(root / "mini", root=root)
     with pytest.raises(RunError, match=r"condition '100 / bm_count > 10 and not large_volume' of decision 'srs_check' failed: ZeroDivisionError.*bm_count=0"):
         run(gl, {"kps": 80, "bm_count": 0, "bm_total_volume_cm3": 1})
+
+
+def test_text_form_asks_the_needed_facts_with_question_and_range(mini) -> None:  # type: ignore[no-untyped-def]
+    from engine.trace import to_text
+
+    text = to_text(run(mini, {"bm_count": 3}), mini)
+    assert "  - kps: Karnofsky performance status? [0..100 step 10 %]" in text
