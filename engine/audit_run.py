@@ -255,13 +255,7 @@ class _Context:
         recode = self.recodes[j]
         if recode and raw is not None:
             raw = recode.get(str(raw), raw)
-        try:
-            v = coerce(self.specs[j], raw)
-        except BadValue as exc:
-            self.nbad += 1
-            return _Bad(str(exc))
-        vc = self.classes[j]
-        return v if vc is None else vc(v)
+        return self._coerce_raw(j, raw)
 
     def _fill(self, vals: list[Any], keys: tuple[Any, ...], rec: Any, ix: list[int]) -> None:
         """Coerce the values not in the caches yet (keys from :func:`_hkey`; None: not a key)."""

@@ -24,7 +24,7 @@ import itertools
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import RunError, suggest
 from .expressions import (
@@ -843,6 +843,20 @@ class Session:
         )
 
     def _decisive_test(self, test: Any, fact: str, cands: list[str]) -> bool:
+        """Whether answering `fact` can change whether an alert's condition holds."""
+        return self._can_change(fact, cands, lambda env: test(env) is True, DECISIVE_BUDGET + 1)
+
+    def _decisive(self, node: Node, fact: str, needs: list[str]) -> bool:
+        """Whether answering `fact` can change where `node` goes (to which branch, or whether
+        the walk can go on at all) for some values of the other blocking facts, each of which
+        may itself stay unknown. Exhaustive over representative values (exact for the same
+        reason as :func:`reachable_nodes`); past DECISIVE_BUDGET completions the fact is kept."""
+        return self._can_change(fact, needs, lambda env: decision_outcome(node, env), DECISIVE_BUDGET)
+
+    def _can_change(self, fact: str, cands: list[str], outcome: Callable[[Any], Any], budget: int) -> bool:
+        """Whether some value of `fact` (or leaving it unknown) changes `outcome` for some
+        completion of the other candidate facts; after `budget` completions the answer is
+        "yes" (cannot prove it irrelevant: keep the question)."""
         g = self.guideline
         known = self._typed()
         others = [n for n in cands if n != fact]
@@ -852,42 +866,17 @@ class Session:
         except ReachabilityError:
             return True
         rules = _analyse(g).derive_rules
-        for tried, env0 in enumerate(_completions(known, others, grids)):
-            seen = set()
-            for v in mine:
-                env = env0 if v is UNKNOWN else {**env0, fact: v}
-                seen.add(test(_LazyEnv(env, rules)) is True)  # the alert holds, or not
-                if len(seen) > 1:
-                    return True
-            if tried >= DECISIVE_BUDGET:
-                return True
-        return False
-
-    def _decisive(self, node: Node, fact: str, needs: list[str]) -> bool:
-        """Whether answering `fact` can change where `node` goes (to which branch, or whether
-        the walk can go on at all) for some values of the other blocking facts, each of which
-        may itself stay unknown. Exhaustive over representative values (exact for the same
-        reason as :func:`reachable_nodes`); past DECISIVE_BUDGET completions the fact is kept."""
-        g = self.guideline
-        known = self._typed()
-        others = [n for n in needs if n != fact]
-        try:
-            mine: list[Any] = [UNKNOWN] + fact_points(g, fact)
-            grids = [[UNKNOWN] + fact_points(g, n) for n in others]
-        except ReachabilityError:
-            return True
-        rules = _analyse(g).derive_rules
         tried = 0
         for env0 in _completions(known, others, grids):
-            seen: set[str] = set()
+            seen: set[Any] = set()
             for v in mine:
                 env = env0 if v is UNKNOWN else {**env0, fact: v}
-                seen.add(decision_outcome(node, _LazyEnv(env, rules)))
+                seen.add(outcome(_LazyEnv(env, rules)))
                 if len(seen) > 1:
                     return True
             tried += 1
-            if tried >= DECISIVE_BUDGET:
-                return True  # cannot prove it irrelevant: keep it
+            if tried >= budget:
+                return True
         return False
 
     def _describe(self, fact: str, node: Node) -> Pending:
