@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 GUIDELINE = "brain-metastases-2020"
 FLOWCHART = "treatment"
-GW = [str(ROOT / ".venv" / "bin" / "guidewalk")] if (ROOT / ".venv" / "bin" / "guidewalk").exists() else [sys.executable, "-m", "engine.cli"]
+GW = [str(ROOT / ".venv" / "bin" / "guidewalk")] if (ROOT / ".venv" / "bin" / "guidewalk").exists() else [sys.executable, "-m", "guidewalk"]
 
 
 def _tree_rss(pid: int) -> int:
@@ -98,8 +98,8 @@ def per_patient(path: Path, n: int) -> dict[str, float]:
     """µs per patient in-process on the first n patients: read only, fast walker, full walk."""
     import io
 
-    from engine.audit import audit
-    from engine.audit_io import plan_file, read_rows
+    from guidewalk.engine.audit import audit
+    from guidewalk.engine.audit.io import plan_file, read_rows
 
     sample = path.with_name(f"sample_{n}{path.suffix}")
     if not sample.exists():
@@ -156,7 +156,7 @@ def main() -> None:
     if args.profile:
         import io
 
-        from engine.audit import audit
+        from guidewalk.engine.audit import audit
 
         sample = d / "profile_200k.csv"
         with open(d / f"cohort_{args.rows}.csv", "rb") as src, open(sample, "wb") as dst:

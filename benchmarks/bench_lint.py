@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.errors import LoadError  # noqa: E402
-from engine.load import default_root, guideline_ids, load_guideline  # noqa: E402
+from guidewalk.engine.errors import LoadError  # noqa: E402
+from guidewalk.engine.load import default_root, guideline_ids, load_guideline  # noqa: E402
 
 
 def main() -> int:
@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--no-unknowns", action="store_true")
     args = ap.parse_args()
     t_import = time.perf_counter()
-    from engine.lint_checks import lint  # imports z3: paid once per CLI call
+    from guidewalk.engine.verify.lint import lint  # imports z3: paid once per CLI call
 
     print(f"import engine.lint_checks (z3): {time.perf_counter() - t_import:.2f} s")
     best_wall, best_cpu = float("inf"), float("inf")

@@ -30,10 +30,10 @@ from typing import Any, Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import load  # noqa: E402
-from engine.facts import check_facts  # noqa: E402
-from engine.rules import BuiltinRules  # noqa: E402
-from engine.walk import run  # noqa: E402
+from guidewalk.engine import load  # noqa: E402
+from guidewalk.engine.facts import check_facts  # noqa: E402
+from guidewalk.engine.rules import BuiltinRules  # noqa: E402
+from guidewalk.engine.walk import run  # noqa: E402
 
 GUIDELINE = "brain-metastases-2020"
 FLOWCHART = "treatment"
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for c in cases:
         assert not check_facts(c, g.dictionary).errors
     builtin = BuiltinRules()
-    from engine.rules_durable import DurableRules
+    from guidewalk.engine.rules.durable import DurableRules
 
     durable = DurableRules()
     durable.prepare(g)

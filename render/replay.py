@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.errors import GuidewalkError
-from engine.trace import show_value
+from guidewalk.engine.errors import GuidewalkError
+from guidewalk.engine.trace import show_value
 
 __all__ = ["ReplayOutcome", "load_record", "replay", "compare", "to_text", "COMPARED"]
 
@@ -85,9 +85,9 @@ def _guideline_ref(record: Mapping[str, Any], override: str | None) -> str:
 
 def replay(record: Mapping[str, Any], *, guideline: str | None = None, rules: str | None = None) -> ReplayOutcome:
     """Re-run the recorded facts with the current guideline and engine."""
-    from engine.load import load_guideline
-    from engine.rules import backend
-    from engine.walk import run
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.rules import backend
+    from guidewalk.engine.walk import run
 
     g = load_guideline(_guideline_ref(record, guideline), overlays=record.get("overlays") or ())
     facts = dict(record.get("facts") or {})

@@ -20,12 +20,12 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine import __version__
-from engine.model import Guideline, Source
-from engine.trace import Result
+from guidewalk.engine import __version__
+from guidewalk.engine.model import Guideline, Source
+from guidewalk.engine.trace import Result
 
-from .graph_svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
-from engine.trace import show_value
+from .svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
+from guidewalk.engine.trace import show_value
 
 __all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 

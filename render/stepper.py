@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
-from engine.trace import show_value
+from guidewalk.engine.trace import show_value
 
 __all__ = ["register", "cmd_step", "run_stepper", "save_case", "format_question"]
 
@@ -219,7 +219,7 @@ def _resume_hint(say: Callable[[str], None], guideline_arg: str, save: str | Non
 
 
 def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: str | None) -> None:
-    from engine.trace import to_text
+    from guidewalk.engine.trace import to_text
 
     res = session.result()
     say("")
@@ -244,9 +244,9 @@ def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: 
 
 
 def cmd_step(args: argparse.Namespace) -> int:
-    from engine.facts import read_case
-    from engine.load import load_guideline
-    from engine.session import Session
+    from guidewalk.engine.facts import read_case
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.session import Session
 
     g = load_guideline(args.guideline)
     raw: dict[str, Any] = {}

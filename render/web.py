@@ -63,7 +63,7 @@ class WebApp:
     """Guidelines on offer, the cases in progress, and the page builders."""
 
     def __init__(self, guidelines: list[str] | None = None):
-        from engine.load import default_root, guideline_ids
+        from guidewalk.engine.load import default_root, guideline_ids
 
         self.refs: list[str] = list(guidelines) if guidelines else guideline_ids(default_root())
         self._loaded: dict[str, Any] = {}
@@ -76,8 +76,8 @@ class WebApp:
     # ---- guidelines
 
     def guideline(self, ref: str) -> Any:
-        from engine.errors import GuidewalkError
-        from engine.load import load_guideline
+        from guidewalk.engine.errors import GuidewalkError
+        from guidewalk.engine.load import load_guideline
 
         with self._glock:
             if ref in self._loaded:
@@ -92,8 +92,8 @@ class WebApp:
 
     def warm_up(self) -> None:
         """Load every guideline and run one empty case, before threads race for first use."""
-        from engine.errors import GuidewalkError
-        from engine.walk import run
+        from guidewalk.engine.errors import GuidewalkError
+        from guidewalk.engine.walk import run
 
         for ref in self.refs:
             try:
@@ -105,7 +105,7 @@ class WebApp:
     # ---- cases
 
     def new_case(self, ref: str, flowchart: str | None) -> WebCase:
-        from engine.session import Session
+        from guidewalk.engine.session import Session
 
         g = self.guideline(ref)
         session = Session(g, flowchart=flowchart or None)
@@ -164,7 +164,7 @@ def page(title: str, body: str, status: int = 200) -> tuple[int, str]:
 
 
 def index_page(app: WebApp, message: str | None = None, status: int = 200) -> tuple[int, str]:
-    from engine.errors import GuidewalkError
+    from guidewalk.engine.errors import GuidewalkError
 
     rows = []
     for ref in app.refs:
@@ -241,7 +241,7 @@ def _fmt(v: Any) -> str:
 def _svg(case: WebCase, res: Any) -> str:
     """The flowchart with the path so far, when render.graph_svg is available."""
     try:
-        from render import graph_svg
+        from . import svg as graph_svg
     except Exception:
         return ""
     try:
@@ -360,7 +360,7 @@ def _report_available() -> bool:
 
 def report_html(case: WebCase) -> str | None:
     try:
-        from render import report
+        from . import report
     except Exception:
         return None
     make_record = getattr(report, "make_record", None)

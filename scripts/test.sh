@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 echo "== mypy"
-.venv/bin/mypy || exit 1
+bash scripts/typecheck.sh || exit 1
 echo "== guidewalk validate"
 .venv/bin/guidewalk validate || exit 1
 echo "== pytest"

@@ -10,8 +10,8 @@ import os
 import pytest
 from hypothesis import settings
 
-from engine.load import load_guideline
-from engine.model import Guideline
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.model import Guideline
 
 # CI runs the property tests on a fixed sequence of examples, so a run is reproducible;
 # locally each run explores new examples.

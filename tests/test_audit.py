@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from engine.audit import audit
-from engine.audit_fast import FastWalker, ValueClasses, threshold_facts
-from engine.cohort import Truth, generate, write_cohort
-from engine.errors import RunError
-from engine.expressions import UNKNOWN
-from engine.facts import coerce
-from engine.load import load_guideline
-from engine.model import Guideline
-from engine.rules import BuiltinRules
-from engine.walk import run
+from guidewalk.engine.audit import audit
+from guidewalk.engine.audit.fast import FastWalker, ValueClasses, threshold_facts
+from guidewalk.engine.audit.cohort import Truth, generate, write_cohort
+from guidewalk.engine.errors import RunError
+from guidewalk.engine.expressions import UNKNOWN
+from guidewalk.engine.facts import coerce
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.model import Guideline
+from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.walk import run
 
 from conftest import guideline
 
@@ -245,7 +245,7 @@ def test_full_engine_walk_gives_the_same_patients(cohort: dict[str, Any]) -> Non
     _, s_fast, fast = _audit(cohort["csv"][0])
     _, s_walk, walk = _audit(cohort["csv"][0], engine="walk", rules="builtin")
     assert fast == walk
-    assert s_fast["engine"]["rules_backend"] == "builtin" and "audit_fast" in s_fast["engine"]["walker"]
+    assert s_fast["engine"]["rules_backend"] == "builtin" and "audit.fast" in s_fast["engine"]["walker"]
     assert "engine.walk.run" in s_walk["engine"]["walker"]
 
 
@@ -283,7 +283,7 @@ def test_id_column_and_several_actual_codes(tmp_path: Path) -> None:
 
 
 def test_cli_writes_summary_and_escaped_html(tmp_path: Path, cohort: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.cli import main
+    from guidewalk.cli import main
 
     out, summ, page = tmp_path / "o.jsonl", tmp_path / "s.json", tmp_path / "s.html"
     rc = main(["audit", GUIDELINE, str(cohort["csv"][0]), "--flowchart", "treatment", "--actual", "actual", "-o", str(out),
@@ -299,7 +299,7 @@ def test_cli_writes_summary_and_escaped_html(tmp_path: Path, cohort: dict[str, A
 
 
 def test_cli_unknown_actual_column_is_an_error(tmp_path: Path, cohort: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.cli import main
+    from guidewalk.cli import main
 
     rc = main(["audit", GUIDELINE, str(cohort["csv"][0]), "--actual", "treatment_given", "-o", str(tmp_path / "o.jsonl")])
     assert rc == 2

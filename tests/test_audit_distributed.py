@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.audit import audit
-from engine.audit_dask import dask_executor
-from engine.cohort import write_cohort
-from engine.load import load_guideline
+from guidewalk.engine.audit import audit
+from guidewalk.engine.audit.dask import dask_executor
+from guidewalk.engine.audit.cohort import write_cohort
+from guidewalk.engine.load import load_guideline
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"
 GUIDELINE = str(FIXTURE / "cohortx")
@@ -41,4 +41,4 @@ def test_dask_run_equals_local_run(tmp_path: Path, client, fmt: str) -> None:  #
     assert s_local == s_dist
     assert s_dist["patients"] == 4000 and s_dist["invalid_rows"]["count"] > 0
     # the work really ran on the cluster's worker processes
-    assert sum(client.run(lambda: __import__("engine.audit_run", fromlist=["_CONTEXTS"])._CONTEXTS.__len__()).values()) >= 1
+    assert sum(client.run(lambda: __import__("guidewalk.engine.audit.run", fromlist=["_CONTEXTS"])._CONTEXTS.__len__()).values()) >= 1

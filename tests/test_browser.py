@@ -13,8 +13,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from engine.load import default_root, guideline_ids
-from render.web import make_server
+from guidewalk.engine.load import default_root, guideline_ids
+from guidewalk.render.web import make_server
 
 from test_session import ARTIFACTS, CASES, FIXTURE_CASES, FIXTURE_ROOT, read_golden, shipped
 
@@ -154,8 +154,8 @@ def test_walk_golden_case_in_browser(server: str, browser: Any, name: str, ref: 
             pytest.fail("the walk had no numeric question to enter a wrong value into")
         exp = data["expect"]
         text = page.inner_text("#ask")
-        from engine.walk import run
-        from engine.rules import BuiltinRules
+        from guidewalk.engine.walk import run
+        from guidewalk.engine.rules import BuiltinRules
 
         ref_res = run(g, facts, flowchart=data.get("flowchart"), rules=BuiltinRules())
         for r in ref_res.recommendations:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.cohort import flow_actions, flow_facts, generate, write_cohort
-from engine.load import load_guideline
-from engine.model import Guideline
+from guidewalk.engine.audit.cohort import flow_actions, flow_facts, generate, write_cohort
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.model import Guideline
 
 from conftest import guideline
 
@@ -93,7 +93,7 @@ def test_shipped_guideline_cohort_has_realistic_columns() -> None:
 
 
 def test_cli_cohort(tmp_path: Path) -> None:
-    from engine.cli import main
+    from guidewalk.cli import main
 
     out, truth = tmp_path / "c.csv", tmp_path / "t.json"
     assert main(["cohort", str(FIXTURE / "cohortx"), str(out), "--rows", "300", "--flowchart", "treatment", "--seed", "5", "--truth", str(truth)]) == 0

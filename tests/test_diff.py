@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
-from engine.lint_diff import Region, affected, effect, structural
-from engine.load import load_guideline
-from engine.rules import BuiltinRules
-from engine.walk import run
+from guidewalk.cli import main
+from guidewalk.engine.verify.diff import Region, affected, effect, structural
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.walk import run
 
 TESTS = Path(__file__).resolve().parent
 LINT = TESTS / "fixtures" / "lint"

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ExpressionError
-from engine.expressions import UNKNOWN, compile_condition, compile_expr, facts_read, readable
-from engine.model import FactSpec
+from guidewalk.engine.errors import ExpressionError
+from guidewalk.engine.expressions import UNKNOWN, compile_condition, compile_expr, facts_read, readable
+from guidewalk.engine.model import FactSpec
 
 SCOPE = {
     "kps": FactSpec("kps", "integer", min=0, max=100, step=10),
@@ -106,7 +106,7 @@ def test_unknown_has_no_truth_value() -> None:
 
 
 def test_relevant_unknowns_follow_kleene() -> None:
-    from engine.expressions import relevant_unknowns
+    from guidewalk.engine.expressions import relevant_unknowns
 
     e = compile_condition("(tumour == breast and sympt) or kps >= 70", SCOPE)
     # the conjunction is already false: only kps can still decide

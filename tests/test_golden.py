@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.walk import run
+from guidewalk.engine.walk import run
 
 from conftest import CASES, guideline
 
@@ -35,7 +35,7 @@ def _run(path: Path) -> tuple[dict[str, Any], Any]:
     case = _load(path)
     g = guideline(path.parent.name)
     if case.get("overlay"):
-        from engine.load import load_guideline
+        from guidewalk.engine.load import load_guideline
 
         g = load_guideline(path.parent.name, overlays=[str(Path(__file__).resolve().parent.parent / case["overlay"])])
     return case, run(g, case.get("facts") or {}, flowchart=case.get("flowchart"))

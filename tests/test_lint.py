@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from engine.checks import domain_points
-from engine.cli import main
-from engine.errors import RunError
-from engine.lint_checks import Finding, lint
-from engine.lint_smt import thresholds
-from engine.load import default_root, guideline_ids, load_guideline
-from engine.model import FactSpec, Guideline
-from engine.rules import BuiltinRules
-from engine.walk import run
+from guidewalk.engine.checks import domain_points
+from guidewalk.cli import main
+from guidewalk.engine.errors import RunError
+from guidewalk.engine.verify.lint import Finding, lint
+from guidewalk.engine.verify.smt import thresholds
+from guidewalk.engine.load import default_root, guideline_ids, load_guideline
+from guidewalk.engine.model import FactSpec, Guideline
+from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.walk import run
 
 LINT = Path(__file__).resolve().parent / "fixtures" / "lint"
 
@@ -221,6 +221,6 @@ def test_the_cli_does_not_import_z3_until_an_analysis_command_runs() -> None:
     import subprocess
     import sys
 
-    code = "import sys, engine.cli; engine.cli.build_parser(); print('z3' in sys.modules, 'engine.lint_smt' in sys.modules)"
+    code = "import sys, guidewalk.cli; guidewalk.cli.build_parser(); print('z3' in sys.modules, 'guidewalk.engine.verify.smt' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=LINT.parent.parent.parent).stdout
     assert out.split() == ["False", "False"]

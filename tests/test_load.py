@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import LoadError
-from engine.load import load_guideline
+from guidewalk.engine.errors import LoadError
+from guidewalk.engine.load import load_guideline
 
 from conftest import MINI
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.walk import run
+from guidewalk.engine.walk import run
 
 from conftest import ROOT, guideline
 

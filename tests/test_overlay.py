@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import LoadError
-from engine.load import load_guideline
-from engine.walk import run
+from guidewalk.engine.errors import LoadError
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.walk import run
 
 from conftest import ROOT
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.rules import durable_available
+from guidewalk.engine.rules import durable_available
 
 from conftest import ROOT
 
@@ -24,7 +24,7 @@ def test_durable_session_whose_fact_was_never_handled_is_deleted_without_a_crash
     case.write_text("symptomatic: false\n")
     for _ in range(3):
         r = subprocess.run(
-            [sys.executable, "-m", "engine.cli", "run", str(DEMO), "--facts", str(case), "--rules", "durable_rules", "--format", "json"],
+            [sys.executable, "-m", "guidewalk", "run", str(DEMO), "--facts", str(case), "--rules", "durable_rules", "--format", "json"],
             capture_output=True, text=True, cwd=ROOT,
         )
         assert r.returncode == 0, (r.returncode, r.stderr[-2000:])

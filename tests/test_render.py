@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
-from engine.facts import read_case
-from engine.load import default_root, guideline_ids, load_guideline
-from engine.model import Guideline
-from engine.walk import run
-from render.commands import FLOWCHARTS_DIR
-from render.graph_svg import edge_refs, flowchart_files, nodes_with_class, overlay_from_result, render_svg, safe_url
+from guidewalk.cli import main
+from guidewalk.engine.facts import read_case
+from guidewalk.engine.load import default_root, guideline_ids, load_guideline
+from guidewalk.engine.model import Guideline
+from guidewalk.engine.walk import run
+from guidewalk.cli.auditor import FLOWCHARTS_DIR
+from guidewalk.render.svg import edge_refs, flowchart_files, nodes_with_class, overlay_from_result, render_svg, safe_url
 
 HERE = Path(__file__).parent
 FIX = HERE / "fixtures" / "render"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
-from render.replay import compare, load_record, replay, to_text
-from render.report import RECORD_FORMAT, embedded_record, make_record, render_html
+from guidewalk.cli import main
+from guidewalk.render.replay import compare, load_record, replay, to_text
+from guidewalk.render.report import RECORD_FORMAT, embedded_record, make_record, render_html
 
 from test_render import case_drawing, case_runs
 
@@ -241,7 +241,7 @@ def test_report_shows_why_not(tmp_path: Path) -> None:
     facts.write_text(yaml.safe_dump(yaml.safe_load(case.read_text())["facts"]))
     out = tmp_path / "r.html"
     flowchart = yaml.safe_load(case.read_text()).get("flowchart")
-    cmd = [sys.executable, "-m", "engine.cli", "report", "brain-metastases-2020", "--facts", str(facts), "-o", str(out), "--why-not", "srs"]
+    cmd = [sys.executable, "-m", "guidewalk", "report", "brain-metastases-2020", "--facts", str(facts), "-o", str(out), "--why-not", "srs"]
     if flowchart:
         cmd += ["--flowchart", flowchart]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=root)

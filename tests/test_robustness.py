@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import _yaml
-from engine.errors import ExpressionError, GuidewalkError, LoadError
-from engine.expressions import compile_condition, compile_expr, parse
-from engine.load import load_guideline
-from engine.model import FactSpec
+from guidewalk.engine import _yaml
+from guidewalk.engine.errors import ExpressionError, GuidewalkError, LoadError
+from guidewalk.engine.expressions import compile_condition, compile_expr, parse
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.model import FactSpec
 
 LINT = Path(__file__).resolve().parent / "fixtures" / "lint"
 CLEAN = (LINT / "clean" / "guideline.yaml").read_text(encoding="utf-8")
@@ -233,7 +233,7 @@ def test_mutated_guidelines_load_or_fail_with_located_errors(tmp_path: Path, tex
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=mutated_guideline())
 def test_lint_never_crashes_on_what_loads(tmp_path: Path, text: str) -> None:
-    from engine.lint_checks import lint
+    from guidewalk.engine.verify.lint import lint
 
     root = tmp_path / "r"
     if not root.exists():

@@ -18,14 +18,14 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from engine import load
-from engine.errors import LoadError, RuleError
-from engine.expressions import UNKNOWN, Cmp, Const, Fact, In, ListLit, iter_nodes
-from engine.facts import check_facts
-from engine.model import FactSpec, Guideline
-from engine.rules import BuiltinRules, RulesOutcome
+from guidewalk.engine import load
+from guidewalk.engine.errors import LoadError, RuleError
+from guidewalk.engine.expressions import UNKNOWN, Cmp, Const, Fact, In, ListLit, iter_nodes
+from guidewalk.engine.facts import check_facts
+from guidewalk.engine.model import FactSpec, Guideline
+from guidewalk.engine.rules import BuiltinRules, RulesOutcome
 
-rules_durable = pytest.importorskip("engine.rules_durable", reason="durable_rules cannot load on this Python")
+rules_durable = pytest.importorskip("guidewalk.engine.rules.durable", reason="durable_rules cannot load on this Python")
 DurableRules = rules_durable.DurableRules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"

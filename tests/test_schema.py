@@ -10,12 +10,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from engine import _yaml
-from engine import load as loader
-from engine.cli import main
-from engine.errors import LoadError
-from engine.model import FACT_TYPES, NODE_KINDS
-from engine.schema import KINDS, inline_key_sets, schema, schema_text, shipped_path
+from guidewalk.engine import _yaml
+from guidewalk.engine import load as loader
+from guidewalk.cli import main
+from guidewalk.engine.errors import LoadError
+from guidewalk.engine.model import FACT_TYPES, NODE_KINDS
+from guidewalk.engine.verify.schema import KINDS, inline_key_sets, schema, schema_text, shipped_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDELINES = ROOT / "guidelines"
@@ -114,5 +114,5 @@ def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
 def test_examples_carry_the_modeline() -> None:
     for f in (ROOT / "examples").glob("*/guideline.yaml"):
         first = f.read_text(encoding="utf-8").splitlines()[0]
-        assert first == "# yaml-language-server: $schema=../../engine/guideline.schema.json"
-        assert (f.parent / "../../engine/guideline.schema.json").resolve() == shipped_path("guideline")
+        assert first == "# yaml-language-server: $schema=../../guidelines/schemas/guideline.schema.json"
+        assert (f.parent / "../../guidelines/schemas/guideline.schema.json").resolve() == shipped_path("guideline")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.load import load_score, score_ids
-from engine.scores import calculate, describe
+from guidewalk.engine.load import load_score, score_ids
+from guidewalk.engine.scores import calculate, describe
 
 from conftest import TESTS
 

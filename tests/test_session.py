@@ -12,14 +12,14 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from engine.errors import LoadError
-from engine.expressions import UNKNOWN
-from engine.facts import coerce
-from engine.load import default_root, guideline_ids, load_guideline
-from engine.model import FactSpec, Guideline
-from engine.rules import BuiltinRules
-from engine.session import AnswerError, Session, fact_points, reachable_nodes
-from engine.walk import run
+from guidewalk.engine.errors import LoadError
+from guidewalk.engine.expressions import UNKNOWN
+from guidewalk.engine.facts import coerce
+from guidewalk.engine.load import default_root, guideline_ids, load_guideline
+from guidewalk.engine.model import FactSpec, Guideline
+from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.session import AnswerError, Session, fact_points, reachable_nodes
+from guidewalk.engine.walk import run
 
 TESTS = Path(__file__).resolve().parent
 FIXTURE_ROOT = TESTS / "fixtures" / "session"

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.walk import run
-from engine.session import Session, fact_points
-from render.stepper import run_stepper
+from guidewalk.engine.walk import run
+from guidewalk.engine.session import Session, fact_points
+from guidewalk.render.stepper import run_stepper
 
 from test_session import ARTIFACTS, BUILTIN, FIXTURE_ROOT, golden_cases, guideline_for, read_golden
 
@@ -72,7 +72,7 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
     assert g is not None, f"{ref} does not load"
     data = read_golden(case)
     if data.get("overlay"):
-        from engine.load import load_guideline
+        from guidewalk.engine.load import load_guideline
 
         g = load_guideline(ref, overlays=[str(ROOT / data["overlay"])])
     facts: dict[str, Any] = dict(data["facts"])
@@ -88,7 +88,7 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
         assert p.fact not in asked, f"asked {p.fact} twice"
         asked.append(p.fact)
         # the facts of the same decision that are still open (the question's context)
-        from engine.session import _analyse
+        from guidewalk.engine.session import _analyse
 
         res_now = session.result()
         if p.node.startswith("alert:"):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import RunError
-from engine.walk import run
+from guidewalk.engine.errors import RunError
+from guidewalk.engine.walk import run
 
 from conftest import MINI, ROOT
 
@@ -80,7 +80,7 @@ def test_facts_the_guideline_does_not_use_are_accepted(mini) -> None:  # type: i
 def test_overlapping_exclusive_branches_are_a_guideline_error(tmp_path: Path) -> None:
     import shutil
 
-    from engine.load import load_guideline
+    from guidewalk.engine.load import load_guideline
 
     root = tmp_path / "r"
     shutil.copytree(MINI, root)
@@ -93,7 +93,7 @@ def test_overlapping_exclusive_branches_are_a_guideline_error(tmp_path: Path) ->
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     e = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=ROOT, env=e)
+    return subprocess.run([sys.executable, "-m", "guidewalk", *args], capture_output=True, text=True, cwd=ROOT, env=e)
 
 
 def test_cli_json_contract_and_determinism(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_shipped_guidelines_validate() -> None:
 def test_exception_in_a_branch_condition_is_located(tmp_path: Path) -> None:
     import shutil
 
-    from engine.load import load_guideline
+    from guidewalk.engine.load import load_guideline
 
     root = tmp_path / "r"
     shutil.copytree(MINI, root)
@@ -156,7 +156,7 @@ def test_exception_in_a_branch_condition_is_located(tmp_path: Path) -> None:
 
 
 def test_text_form_asks_the_needed_facts_with_question_and_range(mini) -> None:  # type: ignore[no-untyped-def]
-    from engine.trace import to_text
+    from guidewalk.engine.trace import to_text
 
     text = to_text(run(mini, {"bm_count": 3}), mini)
     assert "  - kps: Karnofsky performance status? [0..100 step 10 %]" in text

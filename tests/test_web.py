@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from render.web import MAX_BODY, make_server
+from guidewalk.render.web import MAX_BODY, make_server
 
 from test_session import FIXTURE_ROOT
 
@@ -167,7 +167,7 @@ def test_refusals(server: tuple[str, int]) -> None:
 def test_bound_to_loopback_by_default() -> None:
     import argparse
 
-    from render import web
+    from guidewalk.render import web
 
     p = argparse.ArgumentParser()
     web.register(p.add_subparsers())

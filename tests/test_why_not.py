@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
-from engine.errors import RunError
-from engine.lint_whynot import why_not
-from engine.load import load_guideline
-from engine.rules import BuiltinRules
-from engine.walk import run
+from guidewalk.cli import main
+from guidewalk.engine.errors import RunError
+from guidewalk.engine.verify.whynot import why_not
+from guidewalk.engine.load import load_guideline
+from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.walk import run
 
 TESTS = Path(__file__).resolve().parent
 LINT = TESTS / "fixtures" / "lint"
@@ -115,7 +115,7 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_shipped_guideline_golden_case_count_11() -> None:
     """On the real brain-metastases guideline: 11 metastases -> SRS needs 10 (M21's maximum)."""
-    from engine import _yaml
+    from guidewalk.engine import _yaml
 
     g = load_guideline("brain-metastases-2020")
     case = _yaml.load_file(str(TESTS / "cases" / "brain-metastases-2020" / "boundary_count_11_no_srs.yaml")).data

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from operator import call, itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .audit_fast import FastWalker, Outcome, ValueClasses, threshold_facts
-from .audit_io import BadRow, Chunk, read_rows
-from .errors import GuidewalkError, suggest
-from .expressions import UNKNOWN
-from .facts import BadValue, coerce
-from .model import Guideline
+from .fast import FastWalker, Outcome, ValueClasses, threshold_facts
+from .io import BadRow, Chunk, read_rows
+from ..errors import GuidewalkError, suggest
+from ..expressions import UNKNOWN
+from ..facts import BadValue, coerce
+from ..model import Guideline
 
 __all__ = ["AuditConfig", "ChunkResult", "Totals", "resolve_columns", "read_mapping", "process_chunk", "run_local", "summarize", "DEFINITION", "LIST_CAP"]
 
@@ -70,7 +70,7 @@ def read_mapping(path: str) -> tuple[tuple[str, str, tuple[tuple[str, Any], ...]
     """A mapping file (YAML or JSON): `source_column: fact` or
     `source_column: {fact: name, values: {code: value}}` (`column:` is accepted for `fact:`).
     For the actual column, `values:` recodes treatment codes."""
-    from . import _yaml
+    from .. import _yaml
 
     doc = _yaml.load_file(path)
     data = doc.data or {}
@@ -208,7 +208,7 @@ def process_chunk(cfg: AuditConfig, chunk: Chunk) -> ChunkResult:
 class _Context:
     def __init__(self, cfg: AuditConfig, g: Guideline | None = None):
         if g is None:
-            from .load import load_guideline
+            from ..load import load_guideline
 
             g = load_guideline(cfg.guideline, overlays=cfg.overlays)
         self.g = g
@@ -238,7 +238,7 @@ class _Context:
         th = threshold_facts(g) if self.walker is not None else {}
         self.classes = [ValueClasses(th[f], g.dictionary[f].type == "enum") if f in th else None for f in self.fact_names]
         if self.walker is None:
-            from .rules import backend
+            from ..rules import backend
 
             self.rules = backend(cfg.rules)
 
@@ -330,7 +330,7 @@ class _Context:
 
     def _walk_full(self, facts: dict[str, Any]) -> tuple[Outcome, list[dict[str, Any]]]:
         """engine.walk.run for one row (engine='walk')."""
-        from .walk import run
+        from ..walk import run
 
         try:
             r = run(self.g, facts, flowchart=self.cfg.flowchart, rules=self.rules)

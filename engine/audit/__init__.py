@@ -30,14 +30,14 @@ def audit(guideline: str, cohort: str, *, actual: str | None = None, mapping: st
           progress: IO[str] | None = None) -> dict[str, Any]:
     """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`; return
     the summary."""
-    from .audit_io import CHUNK_BYTES, plan_file
-    from .audit_run import AuditConfig, Totals, read_mapping, resolve_columns, run_local, summarize, context
-    from .load import load_guideline, resolve
+    from .io import CHUNK_BYTES, plan_file
+    from .run import AuditConfig, Totals, read_mapping, resolve_columns, run_local, summarize, context
+    from ..load import load_guideline, resolve
 
     g = load_guideline(guideline, overlays=overlays)
     fc = flowchart or g.entry
     if fc not in g.flowcharts:
-        from .errors import GuidewalkError
+        from ..errors import GuidewalkError
 
         raise GuidewalkError(f"no flowchart '{fc}' (has: {', '.join(g.flowcharts)})")
     plan = plan_file(cohort, fmt, chunk_bytes or CHUNK_BYTES)
@@ -49,12 +49,12 @@ def audit(guideline: str, cohort: str, *, actual: str | None = None, mapping: st
     ignored = resolve_columns(g, cfg).ignored if plan.fmt != "jsonl" else []
     context(cfg, g)  # built once here; forked workers inherit it
     if engine == "fast":
-        backend = {"rules_backend": "builtin", "walker": "engine.audit_fast (trace-free, memoised; same recommendations, path and needs as engine.walk.run)"}
+        backend = {"rules_backend": "builtin", "walker": "guidewalk.engine.audit.fast (trace-free, memoised; same recommendations, path and needs as guidewalk.engine.walk.run)"}
     else:
-        from .rules import backend as _backend
+        from ..rules import backend as _backend
 
-        backend = {"rules_backend": _backend(rules).name, "walker": "engine.walk.run (full traced walk per patient)"}
-    from . import __version__
+        backend = {"rules_backend": _backend(rules).name, "walker": "guidewalk.engine.walk.run (full traced walk per patient)"}
+    from .. import __version__
 
     backend["version"] = __version__
     totals = Totals()
@@ -117,7 +117,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
     executor = None
     if args.dask is not None:
-        from .audit_dask import dask_executor
+        from .dask import dask_executor
 
         executor = dask_executor(None if args.dask == "local" else args.dask, n_workers=jobs)
     out_fh: IO[bytes]
@@ -144,7 +144,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         with open(args.summary, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     if args.html:
-        from render.audit_html import render_html
+        from guidewalk.render.audit_html import render_html
 
         with open(args.html, "w", encoding="utf-8") as fh:
             fh.write(render_html(summary))
@@ -156,7 +156,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_cohort(args: argparse.Namespace) -> int:
     from .cohort import write_cohort
-    from .load import load_guideline
+    from ..load import load_guideline
 
     g = load_guideline(args.guideline)
     t0 = time.perf_counter()

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from . import _yaml
-from .errors import ExpressionError, LoadError, Location, Problem, ProblemSink, suggest
-from .expressions import FactLike, compile_condition, compile_expr, facts_read, readable
-from .model import (
+from .. import _yaml
+from ..errors import ExpressionError, LoadError, Location, Problem, ProblemSink, suggest
+from ..expressions import FactLike, compile_condition, compile_expr, facts_read, readable
+from ..resources import guidelines_root
+from ..model import (
     FACT_TYPES,
     NODE_KINDS,
     Branch,
@@ -32,15 +33,10 @@ from .model import (
 
 __all__ = ["default_root", "guideline_ids", "resolve", "load_guideline", "load_dictionary", "load_score", "score_ids"]
 
-ENV_ROOT = "GUIDEWALK_GUIDELINES"
-
-
 def default_root() -> Path:
-    """The guidelines folder: $GUIDEWALK_GUIDELINES, else the one next to this package."""
-    env = os.environ.get(ENV_ROOT)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "guidelines"
+    """The guidelines folder: $GUIDEWALK_GUIDELINES, else the shipped one (see
+    :mod:`engine.resources`)."""
+    return guidelines_root()
 
 
 def guideline_ids(root: Path | None = None) -> list[str]:
@@ -645,7 +641,7 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
     for tdoc, tpath, target, src in ctx.targets:
         if target not in nodes:
             ctx.err(tdoc, tpath, f"'{src}' goes to unknown node '{target}'", suggest(target, nodes))
-    from .checks import check_graph  # graph checks need networkx; loaded only here
+    from ..checks import check_graph  # graph checks need networkx; loaded only here
 
     if flowcharts and not ctx.sink.errors:
         for problem in check_graph(flowcharts, nodes, scope):

@@ -19,7 +19,9 @@ from typing import Any
 
 __all__ = ["register", "FLOWCHARTS_DIR"]
 
-FLOWCHARTS_DIR = Path(__file__).resolve().parent.parent / "flowcharts"
+from guidewalk.engine.resources import flowcharts_dir
+
+FLOWCHARTS_DIR = flowcharts_dir()
 
 
 def register(subparsers: Any) -> None:
@@ -73,12 +75,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not args.guideline:
         sys.stderr.write("render: give a GUIDELINE (id or path), or --all\n")
         return 2
-    from engine.facts import read_case
-    from engine.load import load_guideline
-    from engine.rules import backend
-    from engine.walk import run
+    from guidewalk.engine.facts import read_case
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.rules import backend
+    from guidewalk.engine.walk import run
 
-    from .graph_svg import overlay_from_result, render_svg
+    from guidewalk.render.svg import overlay_from_result, render_svg
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
     overlay = None
@@ -103,9 +105,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _render_all(out_dir: Path, *, check: bool) -> int:
-    from engine.load import default_root, guideline_ids, load_guideline
+    from guidewalk.engine.load import default_root, guideline_ids, load_guideline
 
-    from .graph_svg import flowchart_files
+    from guidewalk.render.svg import flowchart_files
 
     want: dict[str, str] = {}
     for gid in guideline_ids(default_root()):
@@ -135,12 +137,12 @@ def _render_all(out_dir: Path, *, check: bool) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from engine.facts import read_case
-    from engine.load import load_guideline
-    from engine.rules import backend
-    from engine.walk import run
+    from guidewalk.engine.facts import read_case
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.rules import backend
+    from guidewalk.engine.walk import run
 
-    from .report import make_record, record_json, render_html
+    from guidewalk.render.report import make_record, record_json, render_html
 
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")
     g = load_guideline(args.guideline, overlays=args.overlay or ())
@@ -148,7 +150,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     result = run(g, raw, flowchart=args.flowchart, rules=backend(args.rules), doc=doc)
     record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline))
     if args.why_not:
-        from engine.lint_whynot import why_not
+        from guidewalk.engine.verify.whynot import why_not
 
         record["why_not"] = [why_not(g, raw, t, flowchart=args.flowchart).to_json() for t in args.why_not]
     _write(args.output, record_json(record) if fmt == "json" else render_html(g, record))
@@ -158,7 +160,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .replay import load_record, replay, to_text
+    from guidewalk.render.replay import load_record, replay, to_text
 
     record = load_record(args.record)
     out = replay(record, guideline=args.guideline, rules=args.rules)

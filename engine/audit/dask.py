@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable, Iterable
 
-from .audit_io import Chunk
-from .audit_run import AuditConfig, ChunkResult, Executor, process_chunk
+from .io import Chunk
+from .run import AuditConfig, ChunkResult, Executor, process_chunk
 
 __all__ = ["dask_executor"]
 

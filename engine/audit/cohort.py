@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .expressions import UNKNOWN
-from .model import FactSpec, Guideline
+from ..expressions import UNKNOWN
+from ..model import FactSpec, Guideline
 
 __all__ = ["Truth", "flow_facts", "flow_actions", "generate", "write_cohort", "FORMATS"]
 
@@ -175,7 +175,7 @@ def generate(g: Guideline, n: int, *, flowchart: str | None = None, seed: int = 
     column. Updates `truth` as it goes (row numbers start at `row_base`)."""
     import numpy as np
 
-    from .audit_fast import FastWalker
+    from .fast import FastWalker
 
     fc = flowchart or g.entry
     facts = flow_facts(g, fc)

@@ -29,8 +29,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from engine.expressions import readable
-from engine.model import Guideline, Node, Source
+from guidewalk.engine.expressions import readable
+from guidewalk.engine.model import Guideline, Node, Source
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -286,7 +286,7 @@ def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | Non
     import graphviz
 
     if flowchart is not None and flowchart not in g.flowcharts:
-        from engine.errors import RunError
+        from guidewalk.engine.errors import RunError
 
         raise RunError(f"no flowchart '{flowchart}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
     fcs = [g.flowcharts[flowchart]] if flowchart else list(g.flowcharts.values())

@@ -26,8 +26,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .errors import RunError, suggest
-from .expressions import (
+from ..errors import RunError, suggest
+from ..expressions import (
     UNKNOWN,
     BoolOp,
     Call,
@@ -44,10 +44,10 @@ from .expressions import (
     compile_expr,
     readable,
 )
-from .facts import BadValue, Facts, check_facts, coerce, to_json_value
-from .model import FactSpec, Guideline, Node
-from .rules import RulesBackend, derive_value, normalise
-from .trace import Result
+from ..facts import BadValue, Facts, check_facts, coerce, to_json_value
+from ..model import FactSpec, Guideline, Node
+from ..rules import RulesBackend, derive_value, normalise
+from ..trace import Result
 
 __all__ = ["Session", "Pending", "AnswerError", "ReachabilityError", "reachable_nodes", "fact_points", "decision_outcome"]
 
@@ -143,25 +143,8 @@ def _parents(expr: Expr) -> Iterator[tuple[Expr, Expr | None]]:
     while stack:
         e, parent = stack.pop()
         yield e, parent
-        for child in _children(e):
+        for child in e.children():
             stack.append((child, e))
-
-
-def _children(e: Expr) -> list[Expr]:
-    for attr in ("operand",):
-        if hasattr(e, attr):
-            return [getattr(e, attr)]
-    if isinstance(e, BoolOp):
-        return list(e.operands)
-    if isinstance(e, In):
-        return [e.item, e.container]
-    if isinstance(e, ListLit):
-        return list(e.items)
-    if isinstance(e, Call):
-        return list(e.args)
-    if hasattr(e, "left"):
-        return [getattr(e, "left"), getattr(e, "right")]
-    return []
 
 
 def _atomic(e: Fact, parent: Expr | None, grand: Expr | None, boolean: bool) -> tuple[bool, bool]:
@@ -279,7 +262,7 @@ def fact_points(g: Guideline, name: str) -> list[Any]:
 
 
 def _points(spec: FactSpec, consts: list[Any], non_atomic: bool, counted: bool) -> list[Any]:
-    from .checks import domain_points
+    from ..checks import domain_points
 
     t = spec.type
     if t == "boolean":
@@ -645,7 +628,7 @@ class Session:
 
     def __init__(self, guideline: Guideline | str, facts: Mapping[str, Any] | None = None, flowchart: str | None = None, rules: RulesBackend | None = None):
         if isinstance(guideline, str):
-            from .load import load_guideline
+            from ..load import load_guideline
 
             guideline = load_guideline(guideline)
         self.guideline: Guideline = guideline
@@ -734,7 +717,7 @@ class Session:
         """The walk for the answers so far (`engine.walk.run`, as `guidewalk run` does);
         `unused_facts` lists the answers the path no longer reads."""
         if "result" not in self._cache:
-            from .walk import run
+            from ..walk import run
 
             res = run(self.guideline, self._facts, flowchart=self.flowchart, rules=self.rules)
             res.unused_facts = self._unused(res)

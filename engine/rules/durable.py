@@ -78,10 +78,10 @@ try:
 except Exception as _exc:  # ImportError, or the C extension's undefined symbol on 3.13+
     raise ImportError(f"durable_rules cannot load here: {type(_exc).__name__}: {_exc}") from _exc
 
-from .errors import RuleError
-from .expressions import UNKNOWN, BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Not, compile_expr, facts_read
-from .model import Guideline, Rule
-from .rules import AlertHit, Derivation, RulesOutcome, derive_value, inputs_of, normalise
+from ..errors import RuleError
+from ..expressions import UNKNOWN, BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Not, compile_expr, facts_read
+from ..model import Guideline, Rule
+from . import AlertHit, Derivation, RulesOutcome, derive_value, inputs_of, normalise
 
 __all__ = ["DurableRules", "DNF_LIMIT"]
 

@@ -15,12 +15,12 @@ from typing import Any, Iterator
 
 import z3
 
-from .expressions import Cmp, Const, Fact, iter_nodes
-from .lint_smt import Encoder, Space, num, space_for, thresholds
-from .lint_witness import Checker, format_patient
-from .model import FactSpec, Guideline, Node
-from .rules import BuiltinRules
-from .walk import run
+from ..expressions import Cmp, Const, Fact, iter_nodes
+from .smt import Encoder, Space, num, space_for, thresholds
+from .witness import Checker, format_patient
+from ..model import FactSpec, Guideline, Node
+from ..rules import BuiltinRules
+from ..walk import run
 
 __all__ = ["Region", "structural", "effect"]
 
@@ -451,7 +451,7 @@ def _grow(chk: Checker, space: Space, allk: Any, same: Any, facts: list[str], w:
 
 def _read(old: Guideline, new: Guideline, fo: str, fn: str, patient: dict[str, Any], rules: Any, facts: list[str]) -> list[str]:
     """The base facts the two walks of `patient` read (the others cannot change them)."""
-    from .errors import GuidewalkError
+    from ..errors import GuidewalkError
 
     got: dict[str, None] = {}
     for g, fc in ((old, fo), (new, fn)):
@@ -470,7 +470,7 @@ def _read(old: Guideline, new: Guideline, fo: str, fn: str, patient: dict[str, A
 
 def _confirm(old: Guideline, new: Guideline, fo: str, fn: str, w: dict[str, Any], lo: tuple[str, ...], go: bool, ln: tuple[str, ...], gn: bool, rules: Any) -> bool:
     """Walk the witness through both versions with the ordinary engine."""
-    from .errors import GuidewalkError
+    from ..errors import GuidewalkError
 
     try:
         ro = run(old, {k: v for k, v in w.items() if k in old.dictionary}, flowchart=fo, rules=rules)

@@ -22,8 +22,8 @@ from typing import Any, Iterable, Mapping, Union
 
 import z3
 
-from .expressions import Arith, BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Neg, Not, Word, iter_nodes
-from .model import FactSpec, Guideline, Node, Rule
+from ..expressions import Arith, BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Neg, Not, Word, iter_nodes
+from ..model import FactSpec, Guideline, Node, Rule
 
 __all__ = ["B", "N", "E", "S", "Term", "Space", "Encoder", "num", "py_number", "space_for"]
 

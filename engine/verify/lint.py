@@ -17,11 +17,11 @@ from typing import Any, Iterator
 
 import z3
 
-from .errors import LoadError, Location
-from .expressions import iter_nodes, readable
-from .lint_smt import N, Encoder, known, space_for, thresholds
-from .lint_witness import Checker, format_patient
-from .model import Guideline, Node
+from ..errors import LoadError, Location
+from ..expressions import iter_nodes, readable
+from .smt import N, Encoder, known, space_for, thresholds
+from .witness import Checker, format_patient
+from ..model import Guideline, Node
 
 __all__ = ["Finding", "lint", "SEVERITY_ORDER"]
 
@@ -95,7 +95,7 @@ class _Lint:
     def decisions(self, unknowns: bool) -> Iterator[Finding]:
         """Walk the nodes in flow order; a node is reachable when some edge into it is
         feasible (checked at its predecessor), so no separate reachability query is needed."""
-        from .lint_smt import _topological
+        from .smt import _topological
 
         feasible: set[str] = {fc.start for fc in self.g.flowcharts.values()}
         for nid in _topological(self.g):
@@ -219,7 +219,7 @@ class _Lint:
 
     def divisions(self) -> Iterator[Finding]:
         """A division whose divisor can be 0 for a patient within the domains fails the walk."""
-        from .expressions import Arith
+        from ..expressions import Arith
 
         conds = [(b.when, n.id) for n in self.g.nodes.values() for b in n.branches]
         for r in self.g.rules:
@@ -237,7 +237,7 @@ class _Lint:
     def graph(self) -> Iterator[Finding]:
         import networkx as nx
 
-        from .checks import flow_graph
+        from ..checks import flow_graph
 
         fg = flow_graph(self.g.nodes)
         for cyc in list(nx.simple_cycles(fg))[:20]:
@@ -251,7 +251,7 @@ class _Lint:
                 yield self.finding("dead-end", "warning", n.location, f"from node '{n.id}' no path leads to an end or a final action", node=n.id)
 
     def facts(self) -> Iterator[Finding]:
-        from . import _yaml
+        from .. import _yaml
 
         try:
             doc = _yaml.load_file(self.g.location.file)

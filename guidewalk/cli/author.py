@@ -28,7 +28,7 @@ def _err(text: str) -> None:
 
 
 def _targets(paths: list[str]) -> list[str]:
-    from .load import default_root, guideline_ids
+    from guidewalk.engine.load import default_root, guideline_ids
 
     if not paths:
         return guideline_ids(default_root())
@@ -46,9 +46,9 @@ def _targets(paths: list[str]) -> list[str]:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from .errors import LoadError
-    from .lint_checks import SEVERITY_ORDER, lint
-    from .load import load_guideline
+    from guidewalk.engine.errors import LoadError
+    from guidewalk.engine.verify.lint import SEVERITY_ORDER, lint
+    from guidewalk.engine.load import load_guideline
 
     threshold = SEVERITY_ORDER[args.min_severity]
     report: list[dict[str, Any]] = []
@@ -82,9 +82,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_why_not(args: argparse.Namespace) -> int:
-    from .facts import read_case
-    from .lint_whynot import why_not
-    from .load import load_guideline
+    from guidewalk.engine.facts import read_case
+    from guidewalk.engine.verify.whynot import why_not
+    from guidewalk.engine.load import load_guideline
 
     g = load_guideline(args.guideline)
     raw, _doc = read_case(args.facts) if args.facts else ({}, None)
@@ -102,8 +102,8 @@ def cmd_why_not(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .lint_diff import affected, describe_change, effect, structural
-    from .load import load_guideline
+    from guidewalk.engine.verify.diff import affected, describe_change, effect, structural
+    from guidewalk.engine.load import load_guideline
 
     pairs: list[tuple[str, str]] = []
     old, new = Path(args.old), Path(args.new)
@@ -145,7 +145,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .schema import KINDS, schema_text, shipped_path
+    from guidewalk.engine.verify.schema import KINDS, schema_text, shipped_path
 
     if args.write:
         for kind in KINDS:

@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import load as _load
-from .model import FACT_TYPES, NODE_KINDS
+from .. import load as _load
+from ..model import FACT_TYPES, NODE_KINDS
 
 __all__ = ["KINDS", "schema", "schema_text", "shipped_path", "inline_key_sets"]
 
@@ -289,4 +289,6 @@ def schema_text(kind: str = "guideline") -> str:
 
 def shipped_path(kind: str = "guideline") -> Path:
     """Where the generated schema file ships in the package."""
-    return Path(__file__).resolve().parent / f"{kind}.schema.json"
+    from ..resources import schema_path
+
+    return schema_path(kind)

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
-from .errors import RuleError
-from .expressions import UNKNOWN, relevant_unknowns
-from .model import Guideline, Rule
+from ..errors import RuleError
+from ..expressions import UNKNOWN, relevant_unknowns
+from ..model import Guideline, Rule
 
 __all__ = ["Derivation", "AlertHit", "RulesOutcome", "RulesBackend", "BuiltinRules", "backend", "normalise"]
 
@@ -161,7 +161,7 @@ def backend(name: str | None = None) -> RulesBackend:
     if want in ("auto", "durable_rules"):
         if "durable_rules" not in _BACKENDS:
             try:
-                from .rules_durable import DurableRules
+                from .durable import DurableRules
 
                 _BACKENDS["durable_rules"] = DurableRules()
             except ImportError:

@@ -15,15 +15,15 @@ from typing import Any, Mapping
 
 import z3
 
-from .errors import RunError, suggest
-from .expressions import UNKNOWN
-from .facts import check_facts, to_json_value
-from .lint_smt import Encoder, Space, num, space_for, thresholds
-from .lint_witness import Checker, _candidates
-from .model import Guideline
-from .rules import BuiltinRules
-from .trace import Result
-from .walk import run
+from ..errors import RunError, suggest
+from ..expressions import UNKNOWN
+from ..facts import check_facts, to_json_value
+from .smt import Encoder, Space, num, space_for, thresholds
+from .witness import Checker, _candidates
+from ..model import Guideline
+from ..rules import BuiltinRules
+from ..trace import Result
+from ..walk import run
 
 __all__ = ["WhyNot", "why_not"]
 
@@ -231,7 +231,7 @@ def _nicer(space: Space, goal: Any, new: dict[str, Any], current: Mapping[str, A
 def _ranges(space: Space, goal: Any, new: dict[str, Any], current: Mapping[str, Any], relevant: list[str], changed: Mapping[str, Any], g: Guideline) -> dict[str, str]:
     """For each changed fact, the readable range of values that all lead to the target when
     the other changes are kept (checked: no value in the range misses the target)."""
-    from .lint_diff import _Cells
+    from .diff import _Cells
 
     chk = Checker(space)
     keep = [space.equals(f, _py(current.get(f))) for f in space.specs if f not in relevant]

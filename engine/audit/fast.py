@@ -19,11 +19,11 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any, Callable, Sequence
 
-from .errors import GuidewalkError
-from .expressions import UNKNOWN, relevant_unknowns
-from .model import Guideline, Node, Rule
-from .rules import deciding_facts, derive_value, normalise
-from .walk import MAX_STEPS, choose
+from ..errors import GuidewalkError
+from ..expressions import UNKNOWN, relevant_unknowns
+from ..model import Guideline, Node, Rule
+from ..rules import deciding_facts, derive_value, normalise
+from ..walk import MAX_STEPS, choose
 
 __all__ = ["Outcome", "FastWalker", "threshold_facts", "ValueClasses"]
 
@@ -232,7 +232,7 @@ def threshold_facts(g: Guideline) -> dict[str, tuple[Any, ...]]:
     For such a fact two values that fall in the same interval between the constants (or are
     the same constant, or, for an enum, are both unmentioned) give the same result in every
     condition, so the audit may replace a value by a representative of its class."""
-    from .expressions import Call, Cmp, Const, Expr, Fact, In, ListLit
+    from ..expressions import Call, Cmp, Const, Expr, Fact, In, ListLit
 
     consts: dict[str, set[Any]] = {}
     bad: set[str] = set()
@@ -260,7 +260,7 @@ def threshold_facts(g: Guideline) -> dict[str, tuple[Any, ...]]:
         elif isinstance(e, Fact):
             bad.add(e.name)
             return
-        for child in _children(e):
+        for child in e.children():
             scan(child)
 
     exprs = [b.when.expr for n in g.nodes.values() for b in n.branches]
@@ -280,26 +280,6 @@ def threshold_facts(g: Guideline) -> dict[str, tuple[Any, ...]]:
         elif all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cs):
             out[name] = tuple(sorted(cs))
     return out
-
-
-def _children(e: Any) -> list[Any]:
-    from .expressions import Arith, BoolOp, Call, Cmp, In, ListLit, Neg, Not
-
-    if isinstance(e, BoolOp):
-        return list(e.operands)
-    if isinstance(e, Not):
-        return [e.operand]
-    if isinstance(e, (Cmp, Arith)):
-        return [e.left, e.right]
-    if isinstance(e, In):
-        return [e.item, e.container]
-    if isinstance(e, ListLit):
-        return list(e.items)
-    if isinstance(e, Neg):
-        return [e.operand]
-    if isinstance(e, Call):
-        return list(e.args)
-    return []
 
 
 class ValueClasses:

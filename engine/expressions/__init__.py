@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
-from .errors import ExpressionError, suggest
+from ..errors import ExpressionError, suggest
 
 __all__ = [
     "UNKNOWN",
@@ -75,6 +75,10 @@ class FactLike(Protocol):
 class Expr:
     col: int  # 0-based offset of this node in the condition text
 
+    def children(self) -> list["Expr"]:
+        """The direct sub-expressions, left to right (the one traversal every pass uses)."""
+        return []
+
 
 @dataclass
 class Const(Expr):
@@ -97,11 +101,17 @@ class Fact(Expr):
 class Not(Expr):
     operand: Expr
 
+    def children(self) -> list[Expr]:
+        return [self.operand]
+
 
 @dataclass
 class BoolOp(Expr):
     op: str  # "and" | "or"
     operands: list[Expr]
+
+    def children(self) -> list[Expr]:
+        return list(self.operands)
 
 
 @dataclass
@@ -110,6 +120,9 @@ class Cmp(Expr):
     left: Expr
     right: Expr
 
+    def children(self) -> list[Expr]:
+        return [self.left, self.right]
+
 
 @dataclass
 class In(Expr):
@@ -117,10 +130,16 @@ class In(Expr):
     container: Expr
     negated: bool
 
+    def children(self) -> list[Expr]:
+        return [self.item, self.container]
+
 
 @dataclass
 class ListLit(Expr):
     items: list[Expr]
+
+    def children(self) -> list[Expr]:
+        return list(self.items)
 
 
 @dataclass
@@ -129,16 +148,25 @@ class Arith(Expr):
     left: Expr
     right: Expr
 
+    def children(self) -> list[Expr]:
+        return [self.left, self.right]
+
 
 @dataclass
 class Neg(Expr):
     operand: Expr
+
+    def children(self) -> list[Expr]:
+        return [self.operand]
 
 
 @dataclass
 class Call(Expr):
     func: str
     args: list[Expr] = field(default_factory=list)
+
+    def children(self) -> list[Expr]:
+        return list(self.args)
 
 
 FUNCTIONS = {
@@ -589,23 +617,12 @@ def compile_condition(text: str, scope: Mapping[str, FactLike], *, want: str | N
 
 
 def iter_nodes(expr: Expr) -> Iterator[Expr]:
-    """Every node of a tree, depth first."""
+    """Every node of a tree, depth first, left to right."""
     stack = [expr]
     while stack:
         e = stack.pop()
         yield e
-        if isinstance(e, (Not, Neg)):
-            stack.append(e.operand)
-        elif isinstance(e, BoolOp):
-            stack.extend(reversed(e.operands))
-        elif isinstance(e, (Cmp, Arith)):
-            stack.extend((e.right, e.left))
-        elif isinstance(e, In):
-            stack.extend((e.container, e.item))
-        elif isinstance(e, ListLit):
-            stack.extend(reversed(e.items))
-        elif isinstance(e, Call):
-            stack.extend(reversed(e.args))
+        stack.extend(reversed(e.children()))
 
 
 def facts_read(expr: Expr) -> tuple[str, ...]:

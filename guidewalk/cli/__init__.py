@@ -18,23 +18,23 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import __version__
-from .errors import GuidewalkError, LoadError, RunError
+from guidewalk.engine import __version__
+from guidewalk.engine.errors import GuidewalkError, LoadError, RunError
 
 COMMAND_MODULES = {
     # command -> the module that registers it; only the module of the command being run is
     # imported (all of them for --help), so `guidewalk run` does not pay for the web server
-    "render": "render.commands",
-    "report": "render.commands",
-    "replay": "render.commands",
-    "step": "render.stepper",
-    "serve": "render.web",
-    "lint": "engine.analysis",
-    "why-not": "engine.analysis",
-    "diff": "engine.analysis",
-    "schema": "engine.analysis",
-    "audit": "engine.audit",
-    "cohort": "engine.audit",
+    "render": "guidewalk.cli.auditor",
+    "report": "guidewalk.cli.auditor",
+    "replay": "guidewalk.cli.auditor",
+    "step": "guidewalk.render.stepper",
+    "serve": "guidewalk.render.web",
+    "lint": "guidewalk.cli.author",
+    "why-not": "guidewalk.cli.author",
+    "diff": "guidewalk.cli.author",
+    "schema": "guidewalk.cli.author",
+    "audit": "guidewalk.engine.audit",
+    "cohort": "guidewalk.engine.audit",
 }
 CORE_COMMANDS = ("list", "validate", "run", "facts", "score")
 
@@ -48,7 +48,7 @@ def _err(text: str) -> None:
 
 
 def _version_line() -> str:
-    from .rules import backend, durable_available
+    from guidewalk.engine.rules import backend, durable_available
 
     name = backend().name
     ok, why = durable_available()
@@ -65,7 +65,7 @@ def _version_line() -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .load import default_root, guideline_ids, load_guideline
+    from guidewalk.engine.load import default_root, guideline_ids, load_guideline
 
     rows: list[dict[str, Any]] = []
     status = 0
@@ -85,8 +85,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .errors import Problem
-    from .load import default_root, guideline_ids, load_guideline, load_score, score_ids
+    from guidewalk.engine.errors import Problem
+    from guidewalk.engine.load import default_root, guideline_ids, load_guideline, load_score, score_ids
 
     targets: list[tuple[str, str]] = []
     if args.paths:
@@ -113,7 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 ok.append(f"score {module.id}: {len(module.rules)} rules, verification {module.verification}")
             else:
                 g = load_guideline(t)
-                from .checks import networkx_checks
+                from guidewalk.engine.checks import networkx_checks
 
                 problems.extend(p for p in networkx_checks(g.nodes, g.flowcharts) if str(p) not in seen)
                 ok.append(f"{g.id} {g.version}: {len(g.nodes)} nodes, {len(g.rules)} rules, {len(g.asks)} facts asked")
@@ -137,16 +137,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _load_case(path: str) -> tuple[dict[str, Any], Any]:
-    from .facts import read_case
+    from guidewalk.engine.facts import read_case
 
     return read_case(path)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .load import load_guideline
-    from .rules import backend
-    from .trace import dumps, to_text
-    from .walk import run
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.rules import backend
+    from guidewalk.engine.trace import dumps, to_text
+    from guidewalk.engine.walk import run
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
     raw, doc = _load_case(args.facts) if args.facts else ({}, None)
@@ -159,7 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    from .load import load_guideline
+    from guidewalk.engine.load import load_guideline
 
     g = load_guideline(args.guideline)
     specs = [g.dictionary[f] for f in g.asks]
@@ -175,8 +175,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .load import load_score, score_ids
-    from .scores import calculate, describe, describe_text, result_text
+    from guidewalk.engine.load import load_score, score_ids
+    from guidewalk.engine.scores import calculate, describe, describe_text, result_text
 
     if args.list or not args.name:
         ids = score_ids()

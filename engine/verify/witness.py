@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 import z3
 
-from .lint_smt import Space
+from .smt import Space
 
 __all__ = ["Checker", "format_patient"]
 
@@ -62,7 +62,7 @@ class Checker:
         if res == z3.sat:
             return s.model() if model else True
         if res == z3.unknown:  # pragma: no cover - only with non-linear rules
-            from .errors import RunError
+            from ..errors import RunError
 
             raise RunError(f"the SMT solver could not decide a query ({s.reason_unknown()}); a rule multiplies or divides two facts?")
         return None
