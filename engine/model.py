@@ -14,8 +14,6 @@ from typing import Any, Callable, Mapping
 from .errors import Location
 from .expressions import Expr
 
-FACT_TYPES = ("boolean", "integer", "number", "enum", "date", "set", "string")
-NODE_KINDS = ("decision", "action", "end")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from guidewalk.engine import _yaml
 from guidewalk.engine import load as loader
 from guidewalk.cli import main
 from guidewalk.engine.errors import LoadError
-from guidewalk.engine.model import FACT_TYPES, NODE_KINDS
-from guidewalk.engine.verify.schema import KINDS, inline_key_sets, schema, schema_text, shipped_path
+from guidewalk.engine.format import FACT_TYPES, NODE_KINDS
+from guidewalk.engine.format import keys
+from guidewalk.engine.verify.schema import KINDS, schema, schema_text, shipped_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDELINES = ROOT / "guidelines"
@@ -24,25 +25,25 @@ GUIDELINES = ROOT / "guidelines"
 @pytest.mark.parametrize("kind", KINDS)
 def test_shipped_schema_is_fresh_and_valid(kind: str) -> None:
     assert shipped_path(kind).read_text(encoding="utf-8") == schema_text(kind), "run `guidewalk schema --write`"
-    jsonschema.Draft202012Validator.check_schema(schema(kind))
+    jsonschema.Draft7Validator.check_schema(schema(kind))
 
 
-def test_generated_from_the_loader_definitions() -> None:
+def test_generated_from_the_format_table() -> None:
     s = schema("guideline")
-    node = s["$defs"]["node"]
+    defs = s["definitions"]
+    node = defs["node"]
     for rule in node["allOf"]:
         kind = rule["if"]["properties"]["kind"]["const"]
-        assert set(rule["then"]["properties"]) == set(loader.NODE_KEYS[kind])
+        assert set(rule["then"]["properties"]) == set(keys(f"{kind} node"))
     assert node["properties"]["kind"]["enum"] == list(NODE_KINDS)
-    assert set(s["$defs"]["rule"]["properties"]) == set(loader.RULE_KEYS)
-    assert set(s["$defs"]["factSpec"]["properties"]) == set(loader.FACT_KEYS)
-    assert s["$defs"]["factSpec"]["properties"]["type"]["enum"] == list(FACT_TYPES)
-    assert set(s["properties"]["guideline"]["properties"]) == set(loader.META_KEYS)
-    assert set(schema("score")["properties"]["score"]["properties"]) == set(loader.SCORE_KEYS)
-    inline = inline_key_sets()
-    for label in ("source", "branch", "case", "flowchart", "guideline file", "action", "score module"):
-        assert label in inline
-    assert set(s["$defs"]["flowchart"]["properties"]) == set(inline["flowchart"])
+    assert set(defs["rule"]["properties"]) == set(keys("rule"))
+    assert set(defs["fact"]["properties"]) == set(keys("fact"))
+    assert defs["fact"]["properties"]["type"]["enum"] == list(FACT_TYPES)
+    assert set(defs["guideline_metadata"]["properties"]) == set(keys("guideline metadata"))
+    assert set(schema("score")["properties"]["score"]) == {"$ref"}
+    assert set(defs["score_header"]["properties"]) == set(keys("score header"))
+    assert set(defs["flowchart"]["properties"]) == set(keys("flowchart"))
+    assert set(s["properties"]) == set(keys("guideline file"))
 
 
 def _files(kind: str) -> list[Path]:
@@ -50,12 +51,14 @@ def _files(kind: str) -> list[Path]:
         return sorted(GUIDELINES.glob("*/guideline.yaml")) + sorted((ROOT / "examples").glob("*/guideline.yaml"))
     if kind == "score":
         return sorted((GUIDELINES / "scores").glob("*.yaml"))
+    if kind == "overlay":
+        return sorted((GUIDELINES / "overlays").glob("*.yaml"))
     return [GUIDELINES / f"{kind}.yaml"] + sorted((GUIDELINES / kind).glob("*.yaml"))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_shipped_files_validate(kind: str) -> None:
-    validator = jsonschema.Draft202012Validator(schema(kind))
+    validator = jsonschema.Draft7Validator(schema(kind))
     files = _files(kind)
     assert files
     for f in files:
@@ -89,7 +92,7 @@ def _minimal() -> dict[str, Any]:
 )
 def test_schema_and_loader_both_refuse(mutate: Any, tmp_path: Path) -> None:
     data = _minimal()
-    validator = jsonschema.Draft202012Validator(schema("guideline"))
+    validator = jsonschema.Draft7Validator(schema("guideline"))
     assert list(validator.iter_errors(data)) == []
     mutate(data)
     assert list(validator.iter_errors(data)) != []

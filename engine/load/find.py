@@ -1,0 +1,55 @@
+"""Where guidelines and score modules are: ids in the guidelines folder, and a name (id or
+path) resolved to a guideline file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import LoadError, Location, Problem, suggest
+from ..resources import guidelines_root
+
+
+def default_root() -> Path:
+    """The guidelines folder: $GUIDEWALK_GUIDELINES, else the shipped one (see
+    :mod:`engine.resources`)."""
+    return guidelines_root()
+
+
+def guideline_ids(root: Path | None = None) -> list[str]:
+    root = root or default_root()
+    return sorted(p.parent.name for p in root.glob("*/guideline.yaml"))
+
+
+def score_ids(root: Path | None = None) -> list[str]:
+    root = root or default_root()
+    return sorted(p.stem for p in (root / "scores").glob("*.yaml"))
+
+
+def resolve(name: str, root: Path | None = None) -> Path:
+    """A guideline id or a path (file or folder) -> the guideline file."""
+    p = Path(name)
+    if p.is_dir() and (p / "guideline.yaml").exists():
+        return p / "guideline.yaml"
+    if p.is_file():
+        return p
+    root = root or default_root()
+    cand = root / name / "guideline.yaml"
+    if cand.exists():
+        return cand
+    known = guideline_ids(root)
+    hint = suggest(name, known)
+    raise LoadError([
+        Problem(
+            Location(name),
+            f"no guideline '{name}' (known: {', '.join(known) or 'none'})",
+            suggestion=hint,
+        )
+    ])
+
+
+def root_for(file: Path) -> Path:
+    """The guidelines root a guideline file belongs to: the nearest ancestor with facts.yaml."""
+    for parent in list(file.resolve().parents)[:3]:
+        if (parent / "facts.yaml").exists():
+            return parent
+    return default_root()
