@@ -18,7 +18,7 @@ from .errors import LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .model import FactSpec
 
-__all__ = ["FactError", "Facts", "read_case", "check_facts", "coerce", "to_json_value"]
+__all__ = ["FactError", "Facts", "CaseFacts", "read_case", "check_facts", "coerce", "to_json_value"]
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,34 @@ class Facts:
     entered: dict[str, Any]  # as entered (JSON-able), for reports
 
 
-def read_case(path: str) -> tuple[dict[str, Any], _yaml.Doc]:
+@dataclass(frozen=True)
+class CaseFacts:
+    """One case's facts as entered (fact name -> value), with where each came from when they
+    were read from a file, so an error can name the file, line and column."""
+
+    values: Mapping[str, Any]
+    doc: _yaml.Doc | None = None
+
+    @classmethod
+    def of(cls, case: "CaseFacts | Mapping[str, Any]") -> "CaseFacts":
+        return case if isinstance(case, CaseFacts) else cls(case)
+
+    @property
+    def file(self) -> str | None:
+        return self.doc.file if self.doc is not None else None
+
+    def where(self, name: str) -> Location | None:
+        return self.doc.where((name,)) if self.doc is not None else None
+
+
+def read_case(path: str) -> CaseFacts:
     """A case file (YAML or JSON mapping of fact name to value)."""
     doc = _yaml.load_file(path)
     if doc.data is None:
-        return {}, doc
+        return CaseFacts({}, doc)
     if not isinstance(doc.data, dict):
         raise LoadError([Problem(doc.where(()), "a case file must be a mapping of fact name to value")])
-    return doc.data, doc
+    return CaseFacts(doc.data, doc)
 
 
 class BadValue(ValueError):
@@ -142,14 +162,16 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
 
 
-def check_facts(raw: Mapping[str, Any], dictionary: Mapping[str, FactSpec], derived: Mapping[str, FactSpec] = {}, doc: _yaml.Doc | None = None) -> Facts:
-    """Check a mapping of entered facts. Facts the guideline does not use are accepted;
-    names the dictionary does not know are errors."""
+def check_facts(case: CaseFacts | Mapping[str, Any], dictionary: Mapping[str, FactSpec], derived: Mapping[str, FactSpec] = {}) -> Facts:
+    """Check a case's entered facts. Facts the guideline does not use are accepted; names the
+    dictionary does not know are errors."""
+    case = CaseFacts.of(case)
+    raw = case.values
     values: dict[str, Any] = {}
     unknown: list[str] = []
     errors: list[FactError] = []
     for name, value in raw.items():
-        loc = doc.where((name,)) if doc else None
+        loc = case.where(name)
         key = str(name)
         spec = dictionary.get(key)
         if spec is None:

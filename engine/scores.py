@@ -6,15 +6,24 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .expressions import UNKNOWN
-from .facts import check_facts, to_json_value
+from .facts import CaseFacts, check_facts, to_json_value
 from .model import Guideline, ScoreModule
 from .rules import backend, deciding_facts
 
-__all__ = ["calculate", "describe", "describe_text", "result_text"]
+__all__ = ["score", "calculate", "describe", "describe_text", "result_text"]
 
 
-def calculate(module: ScoreModule, g: Guideline, raw: Mapping[str, Any], *, doc: Any = None) -> dict[str, Any]:
-    facts = check_facts(raw, g.dictionary, g.derived, doc)
+def score(name: str, case: CaseFacts | Mapping[str, Any]) -> dict[str, Any]:
+    """One score module (by id, e.g. ``"gpa_2008"``) calculated for a case: its inputs, points
+    per component, total, class, published survival and source (as ``guidewalk score``)."""
+    from .load import load_score
+
+    module, g = load_score(name)
+    return calculate(module, g, case)
+
+
+def calculate(module: ScoreModule, g: Guideline, case: CaseFacts | Mapping[str, Any]) -> dict[str, Any]:
+    facts = check_facts(case, g.dictionary, g.derived)
     head: dict[str, Any] = {
         "score": module.id,
         "title": module.title,

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from . import __version__
 from .errors import RunError
 from .expressions import UNKNOWN, relevant_unknowns
-from .facts import Facts, check_facts, to_json_value
+from .facts import CaseFacts, Facts, check_facts, to_json_value
 from .model import Guideline, Node
 from .rules import RulesBackend, RulesOutcome, backend as _backend, deciding_facts
 from .trace import Alert, BranchEval, Recommendation, Result, Step
@@ -28,10 +28,10 @@ def _head(g: Guideline, rules: RulesBackend) -> tuple[dict[str, Any], dict[str, 
     return gl, {"version": __version__, "rules_backend": rules.name}
 
 
-def run(g: Guideline, raw_facts: Mapping[str, Any], *, flowchart: str | None = None, rules: RulesBackend | None = None, doc: Any = None) -> Result:
+def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | None = None, rules: RulesBackend | None = None) -> Result:
     """Check the facts, run the rules, walk the flow. The one entry point for a case."""
     rules = rules or _backend()
-    facts = check_facts(raw_facts, g.dictionary, g.derived, doc)
+    facts = check_facts(case, g.dictionary, g.derived)
     gl, eng = _head(g, rules)
     fc = flowchart or g.entry
     if fc not in g.flowcharts:

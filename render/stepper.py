@@ -9,26 +9,15 @@ nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a te
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 from guidewalk.engine.trace import show_value
 
-__all__ = ["register", "cmd_step", "run_stepper", "save_case", "format_question"]
+__all__ = ["run_stepper", "save_case", "format_question"]
 
 HELP = "Answer, or: ? (help and source) · back · why · skip/unknown · quit"
-
-
-def register(subparsers: Any) -> None:
-    s = subparsers.add_parser("step", help="step through a case one question at a time (saved after every answer)")
-    s.add_argument("guideline", help="guideline id or path")
-    s.add_argument("--facts", metavar="PARTIAL", help="resume from this case file")
-    s.add_argument("--save", metavar="CASE.yaml", help="save the case here after every answer (default: the --facts file, else ./<guideline>-case.yaml)")
-    s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
-    s.set_defaults(func=cmd_step)
 
 
 def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any]) -> None:
@@ -241,37 +230,3 @@ def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: 
         say(f"Replay: guidewalk run {guideline_arg} --facts {save}{fc}")
     else:
         say(f"Report: save the case (--save CASE.yaml), then guidewalk report {guideline_arg} --facts CASE.yaml -o report.html")
-
-
-def cmd_step(args: argparse.Namespace) -> int:
-    from guidewalk.engine.facts import read_case
-    from guidewalk.engine.load import load_guideline
-    from guidewalk.engine.session import Session
-
-    g = load_guideline(args.guideline)
-    raw: dict[str, Any] = {}
-    if args.facts:
-        raw, _ = read_case(args.facts)
-    try:
-        session = Session(g, raw, flowchart=args.flowchart)
-    except ValueError as exc:
-        sys.stderr.write(f"error: the case {args.facts} has invalid facts: {exc}\n")
-        return 2
-    save = args.save or args.facts or f"{g.id}-case.yaml"
-    interactive = sys.stdin.isatty()
-
-    def read() -> str | None:
-        if interactive:
-            try:
-                return input()
-            except EOFError:
-                return None
-        line = sys.stdin.readline()
-        return None if line == "" else line.rstrip("\n")
-
-    try:
-        return run_stepper(session, read, sys.stdout, save, args.guideline)
-    except KeyboardInterrupt:
-        save_case(save, session.facts)
-        sys.stdout.write(f"\nInterrupted: the case so far is saved to {save}.\nResume with: guidewalk step {args.guideline} --facts {save}\n")
-        return 130

@@ -15,7 +15,9 @@ from guidewalk.engine.facts import read_case
 from guidewalk.engine.load import default_root, guideline_ids, load_guideline
 from guidewalk.engine.model import Guideline
 from guidewalk.engine.walk import run
-from guidewalk.cli.auditor import FLOWCHARTS_DIR
+from guidewalk.engine.resources import flowcharts_dir
+
+FLOWCHARTS_DIR = flowcharts_dir()
 from guidewalk.render.svg import edge_refs, flowchart_files, nodes_with_class, overlay_from_result, render_svg, safe_url
 
 HERE = Path(__file__).parent
@@ -68,7 +70,7 @@ def load_case(ref: str, path: str, kind: str | None) -> tuple[Guideline, dict[st
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         overlays = (str(HERE.parent / data["overlay"]),) if data.get("overlay") else ()
         return _guideline(ref, overlays), dict(data.get("facts") or {}), data.get("flowchart")
-    raw, _ = read_case(path)
+    raw = read_case(path).values
     return _guideline(ref), dict(raw), None
 
 
@@ -169,7 +171,7 @@ def test_highlighted_nodes_are_exactly_the_path(ref: str, path: str, kind: str |
 
 def test_stopped_node_shows_the_facts_it_needs_and_panel_lists_derived_and_alerts() -> None:
     g = _demo()
-    raw, _ = read_case(str(FIX / "cases" / "needs.yaml"))
+    raw = read_case(str(FIX / "cases" / "needs.yaml")).values
     res = run(g, raw).to_json()
     assert res["status"] == "needs_facts"
     els = _elements(render_svg(g, overlay_from_result(g, res)))
@@ -185,7 +187,7 @@ def test_stopped_node_shows_the_facts_it_needs_and_panel_lists_derived_and_alert
 
 def test_escaping_script_in_fact_values_notes_and_alerts() -> None:
     g = _demo()
-    raw, _ = read_case(str(FIX / "cases" / "srs.yaml"))
+    raw = read_case(str(FIX / "cases" / "srs.yaml")).values
     svg = render_svg(g, overlay_from_result(g, run(g, raw).to_json()))
     root = ET.fromstring(svg.encode("utf-8"))  # well-formed
     assert not [el for el in root.iter() if el.tag.lower().endswith("script")]

@@ -14,8 +14,8 @@ as one :class:`~engine.errors.LoadError`. The pieces, in the order a guideline i
 from __future__ import annotations
 
 from .dictionary import load_dictionary
-from .find import default_root, guideline_ids, resolve, score_ids
+from .find import default_root, guideline_ids, require_guidelines, resolve, score_ids
 from .guideline import load_guideline
 from .scores import load_score
 
-__all__ = ["default_root", "guideline_ids", "resolve", "load_guideline", "load_dictionary", "load_score", "score_ids"]
+__all__ = ["default_root", "guideline_ids", "require_guidelines", "resolve", "load_guideline", "load_dictionary", "load_score", "score_ids"]

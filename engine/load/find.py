@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import LoadError, Location, Problem, suggest
-from ..resources import guidelines_root
+from ..resources import ENV_ROOT, NoGuidelines, guidelines_root
 
 
 def default_root() -> Path:
@@ -18,6 +18,16 @@ def default_root() -> Path:
 def guideline_ids(root: Path | None = None) -> list[str]:
     root = root or default_root()
     return sorted(p.parent.name for p in root.glob("*/guideline.yaml"))
+
+
+def require_guidelines(root: Path | None = None) -> list[str]:
+    """The guideline ids in the guidelines folder; NoGuidelines when there are none, so a
+    command never reports success having checked nothing."""
+    root = root or default_root()
+    ids = guideline_ids(root)
+    if not ids:
+        raise NoGuidelines(f"no guidelines in {root} (each guideline is a folder with a guideline.yaml); set ${ENV_ROOT} to a guidelines folder")
+    return ids
 
 
 def score_ids(root: Path | None = None) -> list[str]:

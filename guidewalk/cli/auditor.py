@@ -1,4 +1,4 @@
-"""CLI sub-commands `render`, `report` and `replay` (registered by engine.cli).
+"""Auditors' commands: `render`, `report` and `replay`.
 
 Heavy imports (graphviz, the renderers) happen inside the handlers.
 
@@ -15,46 +15,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-__all__ = ["register", "FLOWCHARTS_DIR"]
+__all__ = ["cmd_render", "cmd_report", "cmd_replay"]
 
-from guidewalk.engine.resources import flowcharts_dir
-
-FLOWCHARTS_DIR = flowcharts_dir()
-
-
-def register(subparsers: Any) -> None:
-    s = subparsers.add_parser("render", help="draw a guideline as an SVG flowchart, optionally with a case's path")
-    s.add_argument("guideline", nargs="?", help="guideline id or path (omit with --all)")
-    s.add_argument("-o", "--output", metavar="FILE", help="SVG file to write (default: stdout); with --all: the folder (default: flowcharts/)")
-    case = s.add_mutually_exclusive_group()
-    case.add_argument("--facts", metavar="CASE", help="walk this case and draw its path")
-    case.add_argument("--trace", metavar="RESULT.json", help="draw the path of a saved run (`run --format json`) or report record")
-    s.add_argument("--flowchart", help="draw only this flowchart (with --facts the walk also starts there)")
-    s.add_argument("--overlay", action="append", metavar="FILE", help="local protocol overlay (repeatable)")
-    s.add_argument("--rules", choices=("auto", "builtin", "durable_rules"), default=None)
-    s.add_argument("--all", action="store_true", help="rebuild the SVGs of every guideline (flowcharts/<id>.svg and <id>--<flowchart>.svg)")
-    s.add_argument("--check", action="store_true", help="with --all: write nothing; exit 1 if a committed SVG is stale, missing or extra")
-    s.set_defaults(func=cmd_render)
-
-    s = subparsers.add_parser("report", help="a self-contained HTML report (or JSON record) of one case, for the patient record")
-    s.add_argument("guideline", help="guideline id or path")
-    s.add_argument("--facts", metavar="CASE", required=True, help="case file (YAML or JSON mapping of fact to value)")
-    s.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
-    s.add_argument("--format", choices=("html", "json"), default=None, help="html (default) or json (the replayable record); default from the -o suffix")
-    s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
-    s.add_argument("--overlay", action="append", metavar="FILE", help="local protocol overlay (repeatable)")
-    s.add_argument("--rules", choices=("auto", "builtin", "durable_rules"), default=None)
-    s.add_argument("--why-not", action="append", metavar="TARGET", dest="why_not", help="also explain the smallest change of facts that would lead to this node or action code (repeatable)")
-    s.set_defaults(func=cmd_report)
-
-    s = subparsers.add_parser("replay", help="re-run a recorded case (report JSON or HTML) with the current guideline and engine")
-    s.add_argument("record", help="record made by `guidewalk report --format json` (or the HTML report)")
-    s.add_argument("--guideline", metavar="PATH", help="guideline id or path to replay against (default: the recorded one)")
-    s.add_argument("--format", choices=("text", "json"), default="text")
-    s.add_argument("--rules", choices=("auto", "builtin", "durable_rules"), default=None)
-    s.set_defaults(func=cmd_replay)
 
 
 def _write(path: str | None, text: str) -> None:
@@ -71,7 +34,9 @@ def _ref(name: str) -> str:
 
 def cmd_render(args: argparse.Namespace) -> int:
     if args.all:
-        return _render_all(Path(args.output) if args.output else FLOWCHARTS_DIR, check=args.check)
+        from guidewalk.engine.resources import flowcharts_dir
+
+        return _render_all(Path(args.output) if args.output else flowcharts_dir(), check=args.check)
     if not args.guideline:
         sys.stderr.write("render: give a GUIDELINE (id or path), or --all\n")
         return 2
@@ -86,8 +51,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     overlay = None
     status = 0
     if args.facts:
-        raw, doc = read_case(args.facts)
-        result = run(g, raw, flowchart=args.flowchart, rules=backend(args.rules), doc=doc)
+        result = run(g, read_case(args.facts), flowchart=args.flowchart, rules=backend(args.rules))
         overlay = overlay_from_result(g, result.to_json())
         status = 2 if result.status == "invalid_facts" else 0
     elif args.trace:
@@ -105,12 +69,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _render_all(out_dir: Path, *, check: bool) -> int:
-    from guidewalk.engine.load import default_root, guideline_ids, load_guideline
+    from guidewalk.engine.load import load_guideline, require_guidelines
 
     from guidewalk.render.svg import flowchart_files
 
     want: dict[str, str] = {}
-    for gid in guideline_ids(default_root()):
+    for gid in require_guidelines():
         want.update(flowchart_files(load_guideline(gid)))
     have = {p.name for p in out_dir.glob("*.svg")} if out_dir.is_dir() else set()
     if check:
@@ -146,13 +110,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")
     g = load_guideline(args.guideline, overlays=args.overlay or ())
-    raw, doc = read_case(args.facts)
-    result = run(g, raw, flowchart=args.flowchart, rules=backend(args.rules), doc=doc)
+    case = read_case(args.facts)
+    result = run(g, case, flowchart=args.flowchart, rules=backend(args.rules))
     record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline))
     if args.why_not:
         from guidewalk.engine.verify.whynot import why_not
 
-        record["why_not"] = [why_not(g, raw, t, flowchart=args.flowchart).to_json() for t in args.why_not]
+        record["why_not"] = [why_not(g, case.values, t, flowchart=args.flowchart).to_json() for t in args.why_not]
     _write(args.output, record_json(record) if fmt == "json" else render_html(g, record))
     if args.output:
         sys.stderr.write(f"wrote {args.output} (status {result.status}; guideline {g.id} {g.version}, sha256 {g.sha256[:12]}…)\n")

@@ -1,6 +1,6 @@
 """Authoring commands: `lint`, `why-not`, `diff`, `schema`.
 
-Registered into the `guidewalk` CLI by :func:`register`. z3 (and the modules that use it) are
+z3 (and the modules that use it) are
 imported only inside the handlers, so `guidewalk run` never pays for them.
 
 Exit codes: `lint` 1 when any gap or overlap (or a guideline that does not load) is found;
@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "cmd_lint", "cmd_why_not", "cmd_diff", "cmd_schema"]
+__all__ = ["cmd_lint", "cmd_why_not", "cmd_diff", "cmd_schema"]
 
-
-def _out(text: str) -> None:
-    sys.stdout.write(text)
-
-
-def _err(text: str) -> None:
-    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+from ._term import err, out
 
 
 def _targets(paths: list[str]) -> list[str]:
-    from guidewalk.engine.load import default_root, guideline_ids
+    from guidewalk.engine.errors import GuidewalkError
+    from guidewalk.engine.load import require_guidelines
 
     if not paths:
-        return guideline_ids(default_root())
+        return require_guidelines()
     out: list[str] = []
     for p in paths:
         path = Path(p)
@@ -39,6 +33,8 @@ def _targets(paths: list[str]) -> list[str]:
             out += [str(f) for f in sorted(path.glob("*/guideline.yaml"))]
         else:
             out.append(p)
+    if not out:
+        raise GuidewalkError(f"no guideline found in {', '.join(paths)}")
     return out
 
 
@@ -61,8 +57,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
             report.append({"guideline": t, "loads": False, "problems": [p.to_json() for p in exc.problems], "findings": []})
             if args.format == "text":
                 for p in exc.problems:
-                    _err(str(p))
-                _err(f"{t}: does not load ({len(exc.problems)} problems); not linted")
+                    err(str(p))
+                err(f"{t}: does not load ({len(exc.problems)} problems); not linted")
             continue
         findings = [f for f in lint(g, unknowns=not args.no_unknowns) if SEVERITY_ORDER[f.severity] <= threshold]
         errors = [f for f in findings if f.severity == "error"]
@@ -70,11 +66,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
         report.append({"guideline": g.id, "version": g.version, "loads": True, "findings": [f.to_json() for f in findings]})
         if args.format == "text":
             for f in findings:
-                _out(f.text() + "\n")
+                out(f.text() + "\n")
             counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
-            _out(f"{g.id} {g.version}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)\n")
+            out(f"{g.id} {g.version}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)\n")
     if args.format == "json":
-        _out(json.dumps({"ok": not failed, "guidelines": report}, indent=2, ensure_ascii=False, default=str) + "\n")
+        out(json.dumps({"ok": not failed, "guidelines": report}, indent=2, ensure_ascii=False, default=str) + "\n")
     return 1 if failed else 0
 
 
@@ -87,12 +83,12 @@ def cmd_why_not(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline
 
     g = load_guideline(args.guideline)
-    raw, _doc = read_case(args.facts) if args.facts else ({}, None)
+    raw = read_case(args.facts).values if args.facts else {}
     res = why_not(g, raw, args.target, flowchart=args.flowchart)
     if args.format == "json":
-        _out(json.dumps(res.to_json(), indent=2, ensure_ascii=False, default=str) + "\n")
+        out(json.dumps(res.to_json(), indent=2, ensure_ascii=False, default=str) + "\n")
     else:
-        _out(res.text())
+        out(res.text())
     if res.status == "invalid_facts":
         return 2
     return 1 if res.status in ("impossible", "mismatch") else 0
@@ -114,7 +110,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             if gid in ids_old and gid in ids_new:
                 pairs.append((ids_old[gid], ids_new[gid]))
             elif args.format == "text":
-                _out(f"guideline {gid}: only in {'OLD' if gid in ids_old else 'NEW'}\n")
+                out(f"guideline {gid}: only in {'OLD' if gid in ids_old else 'NEW'}\n")
     else:
         pairs.append((args.old, args.new))
     report = []
@@ -125,19 +121,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
         scope = affected(go, gn, flowchart=args.flowchart) if regions else {}
         report.append({"old": {"id": go.id, "version": go.version}, "new": {"id": gn.id, "version": gn.version}, "changes": changes, "affected": scope, "effect": [r.to_json() for r in regions]})
         if args.format == "text":
-            _out(f"--- {go.id} {go.version}\n+++ {gn.id} {gn.version}\n")
-            _out(f"Structural changes ({len(changes)}):\n")
+            out(f"--- {go.id} {go.version}\n+++ {gn.id} {gn.version}\n")
+            out(f"Structural changes ({len(changes)}):\n")
             for c in changes:
-                _out(f"  {describe_change(c)}\n")
-            _out(f"Clinical effect: {len(regions)} region(s) of patients whose recommendation changes" + (" (limit reached; there may be more)" if len(regions) >= args.max_regions else "") + ":\n")
+                out(f"  {describe_change(c)}\n")
+            out(f"Clinical effect: {len(regions)} region(s) of patients whose recommendation changes" + (" (limit reached; there may be more)" if len(regions) >= args.max_regions else "") + ":\n")
             if scope:
-                _out("  Every patient whose recommendation changes has " + "; ".join(scope.values()) + "\n")
+                out("  Every patient whose recommendation changes has " + "; ".join(scope.values()) + "\n")
             for r in regions:
-                _out("  " + r.text().replace("\n", "\n  ") + "\n")
+                out("  " + r.text().replace("\n", "\n  ") + "\n")
             if not regions:
-                _out("  none: every patient within the declared domains gets the same recommendation\n")
+                out("  none: every patient within the declared domains gets the same recommendation\n")
     if args.format == "json":
-        _out(json.dumps(report[0] if len(report) == 1 else report, indent=2, ensure_ascii=False, default=str) + "\n")
+        out(json.dumps(report[0] if len(report) == 1 else report, indent=2, ensure_ascii=False, default=str) + "\n")
     return 0
 
 
@@ -150,41 +146,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.write:
         for kind in KINDS:
             shipped_path(kind).write_text(schema_text(kind), encoding="utf-8")
-            _err(f"wrote {shipped_path(kind)}")
+            err(f"wrote {shipped_path(kind)}")
         return 0
     if args.path:
-        _out(str(shipped_path(args.kind)) + "\n")
+        out(str(shipped_path(args.kind)) + "\n")
         return 0
-    _out(schema_text(args.kind))
+    out(schema_text(args.kind))
     return 0
-
-
-def register(sub: Any) -> None:
-    s = sub.add_parser("lint", help="prove every decision covers every patient exactly once (gaps, overlaps, unreachable nodes, ...)")
-    s.add_argument("guidelines", nargs="*", metavar="GUIDELINE", help="ids, files or folders (default: every shipped guideline)")
-    s.add_argument("--format", choices=("text", "json"), default="text")
-    s.add_argument("--min-severity", choices=("error", "warning", "info"), default="info", help="hide findings below this severity")
-    s.add_argument("--no-unknowns", action="store_true", help="skip the per-decision report of facts whose absence stops the walk")
-    s.set_defaults(func=cmd_lint)
-
-    s = sub.add_parser("why-not", help="the smallest change of a case's facts that would lead to a node or action")
-    s.add_argument("guideline", help="guideline id or path")
-    s.add_argument("--facts", metavar="CASE", help="case file (YAML or JSON)")
-    s.add_argument("--target", required=True, metavar="NODE_OR_ACTION", help="a node id or an action code")
-    s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
-    s.add_argument("--format", choices=("text", "json"), default="text")
-    s.set_defaults(func=cmd_why_not)
-
-    s = sub.add_parser("diff", help="structural changes between two guideline versions and the patients whose recommendation changes")
-    s.add_argument("old", help="old guideline file or folder")
-    s.add_argument("new", help="new guideline file or folder")
-    s.add_argument("--flowchart", help="compare walks from this flowchart (default: each version's entry)")
-    s.add_argument("--max-regions", type=int, default=30)
-    s.add_argument("--format", choices=("text", "json"), default="text")
-    s.set_defaults(func=cmd_diff)
-
-    s = sub.add_parser("schema", help="print the JSON Schema of guideline files (for editors)")
-    s.add_argument("--kind", choices=("guideline", "facts", "actions", "score"), default="guideline")
-    s.add_argument("--path", action="store_true", help="print where the shipped schema file is")
-    s.add_argument("--write", action="store_true", help="regenerate the shipped schema files")
-    s.set_defaults(func=cmd_schema)

@@ -1,0 +1,158 @@
+"""`guidewalk list`, `validate`, `run`, `facts`, `score` and `completion`: the commands everyone uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guidewalk.engine.errors import GuidewalkError, LoadError
+
+from ._term import err, out
+
+if TYPE_CHECKING:
+    from guidewalk.engine.facts import CaseFacts
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from guidewalk.engine.load import load_guideline, require_guidelines
+
+    rows: list[dict[str, Any]] = []
+    status = 0
+    for gid in require_guidelines():
+        try:
+            g = load_guideline(gid)
+            rows.append({"id": g.id, "version": g.version, "title": g.title, "flowcharts": list(g.flowcharts)})
+        except LoadError as exc:
+            rows.append({"id": gid, "version": None, "title": f"(does not load: {len(exc.problems)} problems; run guidewalk validate)", "flowcharts": []})
+            status = 2
+    if args.format == "json":
+        out(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for r in rows:
+            out(f"{r['id']:<34} {r['version'] or '-':<10} {r['title']}\n")
+    return status
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from guidewalk.engine.errors import Problem
+    from guidewalk.engine.load import default_root, load_guideline, load_score, require_guidelines, score_ids
+
+    targets: list[tuple[str, str]] = []
+    if args.paths:
+        for p in args.paths:
+            path = Path(p)
+            if path.is_dir() and not (path / "guideline.yaml").exists():
+                targets += [("guideline", str(f)) for f in sorted(path.glob("*/guideline.yaml"))]
+                targets += [("score", f.stem) for f in sorted((path / "scores").glob("*.yaml"))] if (path / "scores").is_dir() else []
+            elif path.is_file() and path.parent.name == "scores":
+                targets.append(("score", str(path)))
+            else:
+                targets.append(("guideline", p))
+        if not targets:
+            raise GuidewalkError(f"nothing to validate in {', '.join(args.paths)} (no guideline.yaml or scores/*.yaml found)")
+    else:
+        root = default_root()
+        targets = [("guideline", g) for g in require_guidelines(root)] + [("score", s) for s in score_ids(root)]
+    problems: list[Problem] = []
+    ok: list[str] = []
+    seen: set[str] = set()
+    for kind, t in targets:
+        try:
+            if kind == "score":
+                sp = Path(t)
+                module, _ = load_score(sp.stem, sp.parent.parent) if sp.suffix == ".yaml" else load_score(t)
+                ok.append(f"score {module.id}: {len(module.rules)} rules, verification {module.verification}")
+            else:
+                g = load_guideline(t)
+                from guidewalk.engine.checks import networkx_checks
+
+                problems.extend(p for p in networkx_checks(g.nodes, g.flowcharts) if str(p) not in seen)
+                ok.append(f"{g.id} {g.version}: {len(g.nodes)} nodes, {len(g.rules)} rules, {len(g.asks)} facts asked")
+        except LoadError as exc:
+            for p in exc.problems:
+                key = str(p)
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(p)
+    errors = [p for p in problems if p.severity == "error"]
+    if args.format == "json":
+        out(json.dumps({"ok": not errors, "problems": [p.to_json() for p in sorted(problems, key=Problem.sort_key)]}, indent=2) + "\n")
+    else:
+        for p in sorted(problems, key=Problem.sort_key):
+            err(str(p))
+        for line in ok:
+            out(f"ok  {line}\n")
+        if errors:
+            err(f"{len(errors)} error(s)")
+    return 1 if errors else 0
+
+
+def _load_case(path: str | None) -> CaseFacts:
+    from guidewalk.engine.facts import CaseFacts, read_case
+
+    return read_case(path) if path else CaseFacts({})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.rules import backend
+    from guidewalk.engine.trace import dumps, to_text
+    from guidewalk.engine.walk import run
+
+    g = load_guideline(args.guideline, overlays=args.overlay or ())
+    result = run(g, _load_case(args.facts), flowchart=args.flowchart, rules=backend(args.rules))
+    if args.format == "json":
+        out(dumps(result.to_json()))
+    else:
+        out(to_text(result, g))
+    return 2 if result.status == "invalid_facts" else 0
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from guidewalk.engine.load import load_guideline
+
+    g = load_guideline(args.guideline)
+    specs = [g.dictionary[f] for f in g.asks]
+    if args.format == "json":
+        out(json.dumps([s.to_json() for s in specs], indent=2, ensure_ascii=False) + "\n")
+        return 0
+    for s in specs:
+        unit = f" [{s.unit}]" if s.unit else ""
+        out(f"{s.name:<44} {s.type:<8} {s.describe_domain()}{unit}\n")
+        if s.question:
+            out(f"    {s.question}\n")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from guidewalk.engine.load import load_score, score_ids
+    from guidewalk.engine.scores import calculate, describe, describe_text, result_text
+
+    if args.list or not args.name:
+        ids = score_ids()
+        if args.format == "json":
+            out(json.dumps(ids) + "\n")
+        else:
+            for sid in ids:
+                module, _ = load_score(sid)
+                out(f"{sid:<18} {module.verification:<11} {module.title}\n")
+        return 0
+    module, g = load_score(args.name)
+    if args.describe:
+        d = describe(module, g)
+        out(json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else describe_text(d))
+        return 0
+    res = calculate(module, g, _load_case(args.facts))
+    out(json.dumps(res, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result_text(res))
+    return 2 if res["status"] == "invalid_facts" else 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    """A static completion script for the shell (shtab: no cost at run time)."""
+    import shtab
+
+    from .parser import build_parser
+
+    out(shtab.complete(build_parser(), shell=args.shell))
+    return 0
