@@ -1,27 +1,36 @@
-"""guidewalk engine: load -> check -> evaluate -> walk -> trace.
+"""guidewalk.engine: load -> check -> evaluate -> walk -> trace, and the wings built on it.
 
-The pipeline, one module a step:
+Data flows one way::
 
-* :mod:`engine._yaml` — safe YAML with positions of every element
-* :mod:`engine.load` — YAML -> :class:`engine.model.Guideline` (all problems located)
-* :mod:`engine.expressions` — the condition language (whitelisted AST, Kleene logic)
-* :mod:`engine.checks` — structural checks (networkx)
-* :mod:`engine.facts` — a patient's facts checked against the dictionary
-* :mod:`engine.rules` / :mod:`engine.rules_durable` — derived facts and alerts
-* :mod:`engine.walk` — the walk; :mod:`engine.trace` — the result and its JSON/text forms
-* :mod:`engine.cli` — the `guidewalk` command
+    guideline YAML --load (line:col of every element)--> model (Guideline)
+    model: conditions compiled from a whitelisted tree; rules in dependency order; flow graph
+    case facts (CaseFacts) --check against the fact dictionary--> typed facts or per-fact errors
+    typed facts --rules (forward chaining)--> derived facts + alerts
+    facts + derived --walk--> Result(status, path, trace, recommendations, needs)
+    Result --guidewalk.render--> text | JSON | SVG | HTML report | web page
 
-Built on that pipeline, each reading the loaded model and the walk's Result, never YAML:
+The core, one module a step:
 
-* :mod:`engine.scores` — one score module as a calculator
-* :mod:`engine.session` — a clinician's stepping state (pending, answer, undo, copy, reachable)
-* :mod:`engine.analysis` with ``lint_*`` — exact proofs (z3): gaps, overlaps, why-not, diff;
-  :mod:`engine.schema` — the JSON Schema generated from the loader's key lists
-* :mod:`engine.audit` with ``audit_*`` and :mod:`engine.cohort` — cohorts at scale
+* :mod:`.errors` — one error root; load-time problems with a location, run-time errors
+* :mod:`.format` — the guideline file format, defined once (keys, types, defaults)
+* :mod:`._yaml` — safe YAML with positions of every element
+* :mod:`.load` — YAML -> :class:`.model.Guideline`, every problem located (a package)
+* :mod:`.expressions` — the condition language: tree, parse, check, evaluate, readable
+* :mod:`.checks` — structural checks of the flow
+* :mod:`.facts` — a case's facts checked against the dictionary
+* :mod:`.rules` — derived facts and alerts: a built-in and a durable_rules backend
+* :mod:`.walk` — the walk (the one decision semantics, ``choose``); :mod:`.trace` — the Result
+* :mod:`.scores` — one score module as a calculator; :mod:`.resources` — shipped data
 
-Presentation lives in the ``render`` package (SVG, HTML report, steppers, audit summary).
+The wings, each a folder that reads the loaded model and the walk's Result, never YAML:
+
+* :mod:`.session` — a clinician's stepping state (pending, answer, undo, copy, reachable)
+* :mod:`.verify` — exact proofs with z3 (lint, why-not, diff) and the JSON Schemas
+* :mod:`.audit` — cohorts at scale (read, walk, summarise; synthetic cohorts)
+
+The engine never imports :mod:`guidewalk.render` (presentation) or :mod:`guidewalk.cli`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

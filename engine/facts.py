@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from . import _yaml
-from .errors import LoadError, Location, Problem, suggest
+from .errors import GuidewalkError, LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .model import FactSpec
 
@@ -82,8 +82,8 @@ def read_case(path: str) -> CaseFacts:
     return CaseFacts(doc.data, doc)
 
 
-class BadValue(ValueError):
-    pass
+class BadValue(GuidewalkError, ValueError):
+    """A fact value that does not fit its definition; the message says why."""
 
 
 def coerce(spec: FactSpec, value: Any) -> Any:

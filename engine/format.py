@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Key", "ELEMENTS", "FACT_TYPES", "NODE_KINDS", "SEVERITIES", "STRENGTHS", "VERIFICATIONS", "keys", "key", "default", "one_of"]
+__all__ = ["Key", "ELEMENTS", "FACT_TYPES", "NODE_KINDS", "SEVERITIES", "STRENGTHS", "VERIFICATIONS", "keys", "key", "default", "one_of", "markdown"]
 
 FACT_TYPES = ("boolean", "integer", "number", "enum", "date", "set", "string")
 NODE_KINDS = ("decision", "action", "end")
@@ -207,3 +207,16 @@ def one_of(choices: tuple[str, ...]) -> str:
 def default(element: str, name: str) -> Any:
     """The default of an optional key."""
     return key(element, name).default
+
+
+def markdown() -> str:
+    """The format as a Markdown reference (docs/format.md carries it; a test keeps it current)."""
+    lines = []
+    for element, ks in ELEMENTS.items():
+        lines += [f"**{element}**", "", "| key | type | required | default | meaning |", "| --- | --- | --- | --- | --- |"]
+        for k in ks:
+            kind = k.type if k.type != "choice" else " \\| ".join(k.choices)
+            dflt = "" if k.default is None else str(k.default).lower() if isinstance(k.default, bool) else str(k.default)
+            lines.append(f"| `{k.name}` | {kind} | {'yes' if k.required else ''} | {dflt} | {k.description} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -151,5 +151,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.path:
         out(str(shipped_path(args.kind)) + "\n")
         return 0
+    if args.markdown:
+        from guidewalk.engine.format import markdown
+
+        out(markdown())
+        return 0
     out(schema_text(args.kind))
     return 0

@@ -182,4 +182,5 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", choices=("guideline", "facts", "actions", "score", "overlay"), default="guideline")
     s.add_argument("--path", action="store_true", help="print where the shipped schema file is")
     s.add_argument("--write", action="store_true", help="regenerate the shipped schema files")
+    s.add_argument("--markdown", action="store_true", help="print the format reference (every element and key) as Markdown")
     return p

@@ -1,0 +1,104 @@
+"""The house rules, checked: the engine never reaches into presentation or the CLI; no import
+cycles between modules; no module past ~500 lines; every package folder is in the wheel;
+only the CLI builds argparse parsers; the one import name is `guidewalk`."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WINGS = {"guidewalk": ROOT / "guidewalk", "guidewalk.engine": ROOT / "engine", "guidewalk.render": ROOT / "render"}
+MAX_LINES = 520
+
+
+def _modules() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for prefix, folder in WINGS.items():
+        for f in folder.rglob("*.py"):
+            rel = f.relative_to(folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            name = ".".join([prefix, *parts])
+            if prefix == "guidewalk" and parts and parts[0] in ("engine", "render"):
+                continue
+            out[name] = f
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every guidewalk module `name` imports, anywhere in the file (also inside functions)."""
+    is_pkg = path.name == "__init__.py"
+    package = name if is_pkg else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                pkg = package
+                for _ in range(node.level - 1):
+                    pkg = pkg.rpartition(".")[0]
+                base = f"{pkg}.{base}" if base else pkg
+            # `from pkg import mod` imports the module; `from pkg import name` the package face
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        else:
+            continue
+        found.update(t for t in targets if t in MODULES)
+    return found - {name}
+
+
+def test_the_engine_never_imports_presentation_or_the_cli() -> None:
+    for name, path in MODULES.items():
+        if not name.startswith("guidewalk.engine"):
+            continue
+        bad = {m for m in _imports(name, path) if m.startswith(("guidewalk.render", "guidewalk.cli"))}
+        assert not bad, f"{path}: imports {sorted(bad)}"
+        text = path.read_text(encoding="utf-8")
+        assert "import_module(" not in text or "render" not in text, f"{path}: names a render module in a string"
+
+
+def test_no_import_cycles() -> None:
+    graph = nx.DiGraph()
+    for name, path in MODULES.items():
+        graph.add_node(name)
+        for target in _imports(name, path):
+            graph.add_edge(name, target)
+    cycles = list(nx.simple_cycles(graph))
+    assert cycles == [], f"import cycles: {cycles[:5]}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_past_about_500_lines(name: str) -> None:
+    lines = MODULES[name].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_LINES, f"{MODULES[name]} has {lines} lines: split it along its own seams"
+
+
+def test_every_package_folder_is_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in MODULES.items() if path.name == "__init__.py"}
+    assert packages <= listed, f"add to [tool.setuptools] packages: {sorted(packages - listed)}"
+    mapped = config["tool"]["setuptools"]["package-dir"]
+    assert mapped["guidewalk.engine"] == "engine" and mapped["guidewalk.render"] == "render"
+
+
+def test_only_the_cli_builds_parsers() -> None:
+    for name, path in MODULES.items():
+        if name.startswith("guidewalk.cli"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "add_argument(" not in text and "ArgumentParser(" not in text, f"{path} builds an argparse parser"
+
+
+def test_every_module_says_what_it_is() -> None:
+    for name, path in MODULES.items():
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and doc.strip(), f"{path}: a module docstring whose first line says what it is"
