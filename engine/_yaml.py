@@ -36,6 +36,7 @@ class Doc:
     marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     text: bytes = b""
+    numbers: dict[Path, str] = field(default_factory=dict)  # how each number scalar was written
 
     def where(self, path: Path) -> Location:
         """Location of the element at `path`, or of its nearest located ancestor."""
@@ -105,12 +106,13 @@ class _Frame:
 _NO_KEY = object()
 
 
-def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, int]]) -> Any:
+def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, int]], numbers: dict[Path, str]) -> Any:
     """One pass over the parser's events (no recursion, no composed node tree): plain data
     with the position of every element. Refuses anchors/aliases, tags other than plain data,
     nesting deeper than MAX_DEPTH, non-scalar keys and duplicate keys."""
     root: list[Any] = [None]
     stack: list[_Frame] = []
+    documents = 0
 
     def fail(mark: Any, message: str) -> LoadError:
         return _problem(file, lines, mark.line + 1, mark.column + 1, message)
@@ -151,7 +153,9 @@ def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, 
                     top.key = value
                     marks[top.path + (value, "<key>")] = (mark.line + 1, mark.column + 1)
                 else:
-                    place(value, mark)
+                    p = place(value, mark)
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        numbers[p] = event.value
             elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
                     raise fail(mark, "mapping keys must be plain words")
@@ -162,8 +166,10 @@ def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, 
                 stack.append(_Frame(container, place(container, mark), is_map))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 stack.pop()
-            elif isinstance(event, yaml.DocumentStartEvent) and root[0] is not None:
-                raise fail(mark, "only one YAML document per file")
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise fail(mark, "only one YAML document per file")
     except yaml.MarkedYAMLError as exc:
         em = exc.problem_mark or exc.context_mark
         line, col = (em.line + 1, em.column + 1) if em else (0, 0)
@@ -183,8 +189,9 @@ def load_text(text: str | bytes, file: str) -> Doc:
         raise LoadError([Problem(Location(file), f"not UTF-8 text: {exc}")]) from None
     lines = decoded.splitlines()
     marks: dict[Path, tuple[int, int]] = {}
-    data = _build(file, decoded, lines, marks)
-    return Doc(file=file, data=data, marks=marks, lines=lines, text=raw)
+    numbers: dict[Path, str] = {}
+    data = _build(file, decoded, lines, marks, numbers)
+    return Doc(file=file, data=data, marks=marks, lines=lines, text=raw, numbers=numbers)
 
 
 def load_file(path: str) -> Doc:

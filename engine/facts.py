@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -18,7 +19,7 @@ from .errors import GuidewalkError, LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .model import FactSpec
 
-__all__ = ["FactError", "Facts", "CaseFacts", "read_case", "check_facts", "coerce", "to_json_value"]
+__all__ = ["FactError", "Facts", "CaseFacts", "BadValue", "read_case", "check_facts", "coerce", "parse_number", "to_json_value"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class CaseFacts:
     def where(self, name: str) -> Location | None:
         return self.doc.where((name,)) if self.doc is not None else None
 
+    def source_text(self, name: str) -> str | None:
+        """How a number was written in the file (e.g. '1.000'), or None."""
+        return self.doc.numbers.get((name,)) if self.doc is not None else None
+
 
 def read_case(path: str) -> CaseFacts:
     """A case file (YAML or JSON mapping of fact name to value)."""
@@ -86,8 +91,12 @@ class BadValue(GuidewalkError, ValueError):
     """A fact value that does not fit its definition; the message says why."""
 
 
-def coerce(spec: FactSpec, value: Any) -> Any:
-    """The typed value for `spec`, or UNKNOWN for null/'unknown'. Raises BadValue with a reason."""
+def coerce(spec: FactSpec, value: Any, *, locale: str | None = None, source_text: str | None = None) -> Any:
+    """The typed value for `spec`, or UNKNOWN for null/'unknown'. Raises BadValue with a reason.
+
+    Numbers written as text follow :func:`parse_number` (`locale` None, "nl" or "en");
+    `source_text` is how a number was written in a file (YAML reads an unquoted 1.000 as 1.0),
+    so the same ambiguity rules apply to it."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("unknown", "")):
         return UNKNOWN
     t = spec.type
@@ -98,13 +107,16 @@ def coerce(spec: FactSpec, value: Any) -> Any:
             return value.strip().lower() in ("yes", "true", "y", "ja")
         raise BadValue(f"expected yes/no (true/false), got {value!r}")
     if t in ("integer", "number"):
-        v = _number(value)
+        if source_text is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = source_text  # judge the number as it was written
+        v = _number(value, locale)
         if t == "integer":
-            if not float(v).is_integer():
-                raise BadValue(f"expected a whole number, got {value!r}")
-            v = int(v)
+            v = _whole(v, value)
         else:
-            v = float(v)
+            try:
+                v = float(v)
+            except OverflowError:
+                raise BadValue(f"{value!r} is too large for a number") from None
         if spec.min is not None and v < spec.min or spec.max is not None and v > spec.max:
             raise BadValue(f"{_fmt(v)} is outside the valid range {spec.describe_domain()}" + (f" {spec.unit}" if spec.unit else ""))
         if spec.step and spec.min is not None and not math.isclose(((v - spec.min) / spec.step) % 1, 0, abs_tol=1e-9) and not math.isclose(((v - spec.min) / spec.step) % 1, 1, abs_tol=1e-9):
@@ -140,26 +152,74 @@ def coerce(spec: FactSpec, value: Any) -> Any:
     raise BadValue(f"unsupported type {t}")  # pragma: no cover
 
 
-def _number(value: Any) -> float:
+#: how a number written as text is read: None (default: refuse what is ambiguous), "nl"
+#: (decimal comma, dot groups thousands: 1.000,5) or "en" (decimal point, comma groups: 1,000.5)
+NUMBER_LOCALES = (None, "nl", "en")
+_PLAIN_INT = re.compile(r"[+-]?\d+")
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")  # 1.000, 12.500, 1.000.000
+_NL_NUMBER = re.compile(r"[+-]?\d{1,3}(\.\d{3})*(,\d+)?|[+-]?\d+(,\d+)?")
+_EN_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})*(\.\d+)?|[+-]?\d+(\.\d+)?")
+
+
+def parse_number(text: str, locale: str | None = None) -> int | float:
+    """A number written as text. Without a locale, text that could mean two numbers is refused
+    with the reason: a comma (decimal comma '1,5' or thousands '1,500'?) or a dot before
+    exactly three digits ('1.000': one, or a thousand in Dutch notation?). Whole numbers stay
+    exact integers, however large."""
+    t = text.strip()
+    if locale == "nl":
+        if not _NL_NUMBER.fullmatch(t):
+            raise BadValue(f"expected a number in Dutch notation (1.000,5), got {text!r}")
+        t = t.replace(".", "").replace(",", ".")
+    elif locale == "en":
+        if not _EN_NUMBER.fullmatch(t):
+            raise BadValue(f"expected a number in English notation (1,000.5), got {text!r}")
+        t = t.replace(",", "")
+    elif "," in t:
+        raise BadValue(f"{text!r} has a comma: a decimal comma (1,5 = 1.5) and a thousands separator (1,500 = 1500) cannot be told apart; write the number with a decimal point and no separators (1.5 or 1500)")
+    elif _DOT_THOUSANDS.fullmatch(t):
+        whole = t.replace(".", "")
+        other = f" or {float(t):g}" if t.count(".") == 1 else ""
+        raise BadValue(f"{text!r} is ambiguous: a dot before three digits groups thousands in Dutch notation ({whole}){other}; write {whole}{other} without separators")
+    if _PLAIN_INT.fullmatch(t):
+        return int(t)
+    if not _PLAIN_DECIMAL.fullmatch(t):
+        raise BadValue(f"expected a number, got {text!r}")
+    v = float(t)
+    if not math.isfinite(v):
+        raise BadValue(f"expected a finite number, got {text!r}")
+    return v
+
+
+def _number(value: Any, locale: str | None = None) -> int | float:
     if isinstance(value, bool):
         raise BadValue(f"expected a number, got {value!r}")
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
             raise BadValue(f"expected a finite number, got {value!r}")
         return value
     if isinstance(value, str):
-        try:
-            v = float(value.strip().replace(",", "."))
-        except ValueError:
-            raise BadValue(f"expected a number, got {value!r}") from None
-        if not math.isfinite(v):
-            raise BadValue(f"expected a finite number, got {value!r}")
-        return int(v) if v.is_integer() and "." not in value and "e" not in value.lower() else v
+        return parse_number(value, locale)
     raise BadValue(f"expected a number, got {value!r}")
 
 
+def _whole(v: int | float, value: Any) -> int:
+    """An integer fact's value: a fraction is refused; 80.0 (as spreadsheets write whole
+    numbers) is 80."""
+    if isinstance(v, int):
+        return v
+    if not v.is_integer():
+        raise BadValue(f"expected a whole number, got {value!r}")
+    return int(v)
+
+
 def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
+    if isinstance(v, int):
+        return str(v) if abs(v) < 10**15 else f"{str(v)[:6]}… ({len(str(abs(v)))} digits)"
+    return str(int(v)) if v.is_integer() else str(v)
 
 
 def check_facts(case: CaseFacts | Mapping[str, Any], dictionary: Mapping[str, FactSpec], derived: Mapping[str, FactSpec] = {}) -> Facts:
@@ -182,7 +242,7 @@ def check_facts(case: CaseFacts | Mapping[str, Any], dictionary: Mapping[str, Fa
                 errors.append(FactError(key, "is not a fact in the dictionary", suggest(key, dictionary), loc))
             continue
         try:
-            v = coerce(spec, value)
+            v = coerce(spec, value, source_text=case.source_text(name))
         except BadValue as exc:
             errors.append(FactError(key, str(exc), None, loc))
             continue
@@ -202,8 +262,8 @@ def to_json_value(v: Any) -> Any:
         return sorted(str(x) for x in v)
     if isinstance(v, _dt.date):
         return v.isoformat()
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return v
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)  # as entered, for the record; JSON has no NaN or Infinity
     if isinstance(v, (bool, int, float, str)):
         return v
     return json.loads(json.dumps(v, default=str))

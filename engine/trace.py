@@ -155,7 +155,7 @@ class Result:
 
 def dumps(obj: Any) -> str:
     """Deterministic JSON text."""
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
+    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str, allow_nan=False) + "\n"
 
 
 def show_value(v: Any) -> str:
