@@ -7,7 +7,7 @@ The pipeline, one module a step:
 * :mod:`engine.expressions` — the condition language (whitelisted AST, Kleene logic)
 * :mod:`engine.checks` — structural checks (networkx)
 * :mod:`engine.facts` — a patient's facts checked against the dictionary
-* :mod:`engine.rules` / :mod:`engine.rules_durable` — derived facts and alerts
+* :mod:`engine.rules` — derived facts and alerts (built-in and durable_rules backends)
 * :mod:`engine.walk` — the walk; :mod:`engine.trace` — the result and its JSON/text forms
 * :mod:`engine.cli` — the `guidewalk` command
 
