@@ -10,7 +10,9 @@ as :class:`~engine.errors.RuleError` with the rule id and its inputs.
 from __future__ import annotations
 
 import os
+import sys
 
+from ..errors import UsageError
 from .base import AlertHit, Derivation, RulesBackend, RulesOutcome, deciding_facts, derive_value, inputs_of, normalise
 from .builtin import BuiltinRules
 
@@ -33,19 +35,26 @@ _BACKENDS: dict[str, RulesBackend] = {}
 
 def backend(name: str | None = None) -> RulesBackend:
     """The rules backend: 'durable_rules' where it loads, else 'builtin'.
-    $GUIDEWALK_RULES (or `name`) may ask for one: auto | builtin | durable_rules."""
+    $GUIDEWALK_RULES (or `name`) may ask for one: auto | builtin | durable_rules.
+
+    Raises :class:`~engine.errors.UsageError` for an unknown name, and when durable_rules
+    is asked for by name but cannot load here (``auto`` falls back to builtin silently)."""
     want = name or os.environ.get("GUIDEWALK_RULES", "auto")
     if want not in ("auto", "builtin", "durable_rules"):
-        raise ValueError(f"unknown rules backend '{want}' (auto, builtin, durable_rules)")
+        raise UsageError(f"unknown rules backend '{want}' (auto, builtin, durable_rules)")
     if want in ("auto", "durable_rules"):
         if "durable_rules" not in _BACKENDS:
             try:
                 from .durable import DurableRules
 
                 _BACKENDS["durable_rules"] = DurableRules()
-            except ImportError:
+            except ImportError as exc:
                 if want == "durable_rules":
-                    raise
+                    why = exc.__cause__ or exc
+                    raise UsageError(
+                        f"durable_rules cannot load on Python {sys.version.split()[0]}: {type(why).__name__}: {why}; "
+                        "the built-in backend runs everywhere: use --rules builtin (or GUIDEWALK_RULES=builtin)"
+                    ) from exc
         if "durable_rules" in _BACKENDS:
             return _BACKENDS["durable_rules"]
     if "builtin" not in _BACKENDS:
