@@ -19,6 +19,7 @@ __all__ = [
     "ExpressionError",
     "RunError",
     "RuleError",
+    "UsageError",
     "suggest",
 ]
 
@@ -121,6 +122,11 @@ class RuleError(RunError):
             guideline=guideline,
             location=location,
         )
+
+
+class UsageError(GuidewalkError, ValueError):
+    """A request that cannot be served as asked: an unknown choice (say a rules backend
+    name), or an option this installation cannot provide. The message says what to use."""
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

@@ -186,7 +186,7 @@ def test_ten_thousand_cases_one_process() -> None:
     expected = [BUILTIN.run(g, f) for f in cases]
     for i in range(10_000):
         assert DURABLE.run(g, cases[i % 500]) == expected[i % 500]
-    assert rules_durable._CASES == {}  # every session was closed
+    assert rules_durable.CASES == {}  # every session was closed
 
 
 # --------------------------------------------------------------------------- (c) threads
@@ -251,15 +251,16 @@ def test_sessions_deleted_after_errors() -> None:
     for _ in range(1500):
         with pytest.raises(RuleError):
             DURABLE.run(g, {"a": 3})
-    assert rules_durable._CASES == {}
+    assert rules_durable.CASES == {}
     assert DURABLE.run(g, {"a": 4}).derived["ratio"] == 10.0
 
 
 def test_import_error_falls_back_to_builtin() -> None:
     code = (
         "import sys; sys.modules['durable'] = None\n"
-        "try:\n    import engine.rules_durable\nexcept ImportError:\n    print('ImportError')\n"
-        "from engine.rules import backend\nprint(backend().name)\n"
+        "try:\n    import guidewalk.engine.rules.durable\nexcept ImportError:\n    print('ImportError')\n"
+        "from guidewalk.engine.rules import backend\nprint(backend().name)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent, check=True)
     assert out.stdout.split() == ["ImportError", "builtin"]
+

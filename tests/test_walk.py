@@ -136,6 +136,44 @@ def test_version_names_the_rules_backend() -> None:
     assert r.returncode == 0 and "rules backend:" in r.stdout
 
 
+def test_unknown_rules_backend_is_a_usage_error(tmp_path: Path) -> None:
+    from guidewalk.engine.errors import UsageError
+    from guidewalk.engine.rules import backend
+
+    with pytest.raises(UsageError, match="unknown rules backend 'rete'"):
+        backend("rete")
+    case = tmp_path / "case.yaml"
+    case.write_text("kps: 80\n")
+    r = _cli("run", "mini", "--facts", str(case), env={"GUIDEWALK_GUIDELINES": str(MINI), "GUIDEWALK_RULES": "rete"})
+    assert r.returncode == 2 and "error: unknown rules backend 'rete'" in r.stderr, r.stderr
+
+
+def test_durable_rules_asked_for_but_not_loadable_says_why(tmp_path: Path) -> None:
+    """`auto` falls back to the built-in backend silently; `--rules durable_rules` where it
+    cannot load is an error that says why and what to use instead (no traceback)."""
+    case = tmp_path / "case.yaml"
+    case.write_text("kps: 80\n")
+    code = (
+        "import sys; sys.modules['durable'] = None\n"
+        "from guidewalk.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = {**os.environ, "GUIDEWALK_GUIDELINES": str(MINI)}
+    run_ = [sys.executable, "-c", code, "run", "mini", "--facts", str(case), "--format", "json"]
+    r = subprocess.run([*run_, "--rules", "durable_rules"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode == 2, r.stderr
+    assert "error: durable_rules cannot load on Python" in r.stderr and "--rules builtin" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = subprocess.run([*run_, "--rules", "auto"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)["engine"]["rules_backend"] == "builtin", r.stderr
+
+
+def test_rules_face_does_not_import_durable() -> None:
+    code = "import sys, guidewalk.engine.rules\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'durable' or '.rules.durable' in m))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
+
+
 def test_shipped_guidelines_validate() -> None:
     r = _cli("validate")
     assert r.returncode == 0, r.stderr + r.stdout

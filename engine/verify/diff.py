@@ -16,7 +16,8 @@ from typing import Any, Iterator
 import z3
 
 from ..expressions import Cmp, Const, Fact, iter_nodes
-from .smt import Encoder, Space, num, space_for, thresholds
+from .smt import Encoder, thresholds
+from .space import Space, num, space_for
 from .witness import Checker, format_patient
 from ..model import FactSpec, Guideline, Node
 from ..rules import BuiltinRules

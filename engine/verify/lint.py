@@ -19,7 +19,8 @@ import z3
 
 from ..errors import LoadError, Location
 from ..expressions import iter_nodes, readable
-from .smt import N, Encoder, known, space_for, thresholds
+from .smt import Encoder, thresholds, topological_nodes
+from .space import N, known, space_for
 from .witness import Checker, format_patient
 from ..model import Guideline, Node
 
@@ -95,10 +96,8 @@ class _Lint:
     def decisions(self, unknowns: bool) -> Iterator[Finding]:
         """Walk the nodes in flow order; a node is reachable when some edge into it is
         feasible (checked at its predecessor), so no separate reachability query is needed."""
-        from .smt import _topological
-
         feasible: set[str] = {fc.start for fc in self.g.flowcharts.values()}
-        for nid in _topological(self.g):
+        for nid in topological_nodes(self.g):
             node = self.g.nodes[nid]
             if nid not in feasible:
                 r = self.reach[nid]

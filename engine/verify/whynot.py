@@ -18,7 +18,8 @@ import z3
 from ..errors import RunError, suggest
 from ..expressions import UNKNOWN
 from ..facts import check_facts, to_json_value
-from .smt import Encoder, Space, num, space_for, thresholds
+from .smt import Encoder, thresholds
+from .space import Space, num, space_for
 from .witness import Checker, _candidates
 from ..model import Guideline
 from ..rules import BuiltinRules

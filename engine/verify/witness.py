@@ -1,4 +1,4 @@
-"""A z3 solver over a :class:`~engine.lint_smt.Space`, and readable witness patients.
+"""A z3 solver over a :class:`~engine.verify.space.Space`, and readable witness patients.
 
 A witness is made small in two steps: first as many facts as possible are left unknown
 (Kleene's logic is monotone, so what is definitely true of a partial patient holds for every
@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 import z3
 
-from .smt import Space
+from .space import Space
 
 __all__ = ["Checker", "format_patient"]
 

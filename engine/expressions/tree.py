@@ -1,0 +1,200 @@
+"""The condition tree: the node classes, the unknown value and the queries every pass shares.
+
+A condition is parsed (:mod:`.parse`) into these nodes, type-checked and finalised
+(:mod:`.check`), then compiled into a closure (:mod:`.evaluate`). ``children()`` is the one
+traversal; :func:`iter_nodes` walks it for the queries below, and for lint, diff and the
+rules backends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+__all__ = [
+    "UNKNOWN",
+    "FactLike",
+    "Expr",
+    "Const",
+    "Word",
+    "Fact",
+    "Not",
+    "BoolOp",
+    "Cmp",
+    "In",
+    "ListLit",
+    "Arith",
+    "Neg",
+    "Call",
+    "FUNCTIONS",
+    "iter_nodes",
+    "facts_read",
+    "constants",
+]
+
+
+class _Unknown:
+    """The value of a fact nobody knows. Distinct from None, False and 0."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "unknown"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNKNOWN has no truth value; use Kleene connectives")
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+class FactLike(Protocol):
+    """What the checker needs to know about a fact (dictionary or derived)."""
+
+    name: str
+    type: str
+    values: tuple[str, ...]
+    min: float | None
+    max: float | None
+    step: float | None
+
+
+# --------------------------------------------------------------------------- the tree
+
+
+@dataclass
+class Expr:
+    col: int  # 0-based offset of this node in the condition text
+
+    def children(self) -> list["Expr"]:
+        """The direct sub-expressions, left to right (the one traversal every pass uses)."""
+        return []
+
+
+@dataclass
+class Const(Expr):
+    value: Any
+
+
+@dataclass
+class Word(Expr):
+    """A bare name not yet resolved: a fact, or an enum value given by context."""
+
+    name: str
+
+
+@dataclass
+class Fact(Expr):
+    name: str
+
+
+@dataclass
+class Not(Expr):
+    operand: Expr
+
+    def children(self) -> list[Expr]:
+        return [self.operand]
+
+
+@dataclass
+class BoolOp(Expr):
+    op: str  # "and" | "or"
+    operands: list[Expr]
+
+    def children(self) -> list[Expr]:
+        return list(self.operands)
+
+
+@dataclass
+class Cmp(Expr):
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+
+    def children(self) -> list[Expr]:
+        return [self.left, self.right]
+
+
+@dataclass
+class In(Expr):
+    item: Expr
+    container: Expr
+    negated: bool
+
+    def children(self) -> list[Expr]:
+        return [self.item, self.container]
+
+
+@dataclass
+class ListLit(Expr):
+    items: list[Expr]
+
+    def children(self) -> list[Expr]:
+        return list(self.items)
+
+
+@dataclass
+class Arith(Expr):
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+
+    def children(self) -> list[Expr]:
+        return [self.left, self.right]
+
+
+@dataclass
+class Neg(Expr):
+    operand: Expr
+
+    def children(self) -> list[Expr]:
+        return [self.operand]
+
+
+@dataclass
+class Call(Expr):
+    func: str
+    args: list[Expr] = field(default_factory=list)
+
+    def children(self) -> list[Expr]:
+        return list(self.args)
+
+
+FUNCTIONS = {
+    "known": "known(x): true when fact x has a value",
+    "unknown": "unknown(x): true when fact x has no value",
+    "min": "min(a, b, ...): the smallest number",
+    "max": "max(a, b, ...): the largest number",
+    "abs": "abs(x): absolute value",
+    "count": "count(s): number of elements of a set fact",
+    "days_between": "days_between(d1, d2): days from date d1 to date d2",
+}
+
+# --------------------------------------------------------------------------- queries
+
+
+def iter_nodes(expr: Expr) -> Iterator[Expr]:
+    """Every node of a tree, depth first, left to right."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        yield e
+        stack.extend(reversed(e.children()))
+
+
+def facts_read(expr: Expr) -> tuple[str, ...]:
+    """The fact names an expression reads, in order of first appearance."""
+    return tuple(dict.fromkeys(e.name for e in iter_nodes(expr) if isinstance(e, Fact)))
+
+
+def constants(expr: Expr) -> list[Any]:
+    """Every literal value in an expression (thresholds, enum values)."""
+    return [e.value for e in iter_nodes(expr) if isinstance(e, Const)]
