@@ -162,7 +162,8 @@ def test_durable_rules_asked_for_but_not_loadable_says_why(tmp_path: Path) -> No
     run_ = [sys.executable, "-c", code, "run", "mini", "--facts", str(case), "--format", "json"]
     r = subprocess.run([*run_, "--rules", "durable_rules"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert r.returncode == 2, r.stderr
-    assert "error: durable_rules cannot load on Python" in r.stderr and "--rules builtin" in r.stderr
+    message = json.loads(r.stdout)["error"]["message"]  # --format json: the error as JSON on stdout
+    assert message.startswith("durable_rules cannot load on Python") and "--rules builtin" in message
     assert "Traceback" not in r.stderr
     r = subprocess.run([*run_, "--rules", "auto"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert r.returncode == 0 and json.loads(r.stdout)["engine"]["rules_backend"] == "builtin", r.stderr
