@@ -35,6 +35,8 @@ COMMAND_MODULES = {
     "schema": "engine.analysis",
     "audit": "engine.audit",
     "cohort": "engine.audit",
+    "fhir-facts": "engine.fhir.commands",  # [fhir]
+    "cds-hooks": "render.cds_hooks.commands",  # [fhir]
 }
 CORE_COMMANDS = ("list", "validate", "run", "facts", "score")
 
@@ -150,7 +152,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
     raw, doc = _load_case(args.facts) if args.facts else ({}, None)
+    fhir = None  # [fhir] facts from a FHIR Bundle under the case file's; FHIR output
+    if args.fhir or args.format == "fhir":  # [fhir]
+        from .fhir.commands import RunInput  # [fhir]
+        fhir = RunInput.prepare(args, g, raw, doc)  # [fhir]
+        raw, doc = fhir.raw, fhir.doc  # [fhir]
     result = run(g, raw, flowchart=args.flowchart, rules=backend(args.rules), doc=doc)
+    if fhir is not None:  # [fhir]
+        return fhir.emit(result, _out)  # [fhir]
     if args.format == "json":
         _out(dumps(result.to_json()))
     else:
@@ -220,7 +229,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--facts", metavar="CASE", help="case file (YAML or JSON mapping of fact to value)")
     s.add_argument("--flowchart", help="start at this flowchart instead of the entry one")
     s.add_argument("--overlay", action="append", metavar="FILE", help="local protocol overlay (repeatable)")
-    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument("--format", choices=("text", "json", "fhir"), default="text", help="fhir: a GuidanceResponse + RequestGroup + Provenance Bundle")  # [fhir] choice added
+    s.add_argument("--fhir", metavar="BUNDLE", help="read facts from a FHIR R4 Bundle (JSON); --facts then overrides them")  # [fhir]
+    s.add_argument("--as-of", metavar="DATE", help="with --fhir: evaluation date YYYY-MM-DD for age and staleness (default: today)")  # [fhir]
     s.add_argument("--rules", choices=("auto", "builtin", "durable_rules"), default=None, help="rules backend (default: durable_rules where it loads)")
     s.set_defaults(func=cmd_run)
 
