@@ -34,7 +34,8 @@ ELEMENTS = {
     "Observation": ("valueInteger", "valueQuantity", "valueCodeableConcept", "valueBoolean", "valueString", "valueDateTime"),
     "Condition": ("code", "presence"),
 }
-BINDING_KEYS = ("resource", "profile", "code", "display", "element", "component", "map", "absent", "max_age_days", "inferred", "note", "source")
+BINDING_KEYS = ("resource", "profile", "code", "display", "element", "component", "map", "absent", "max_age_days", "inferred", "note", "source",
+                "guidewalk_code")
 TOP_KEYS = ("format", "fhir", "systems", "observation_status", "staleness", "units", "bindings", "unverified")
 # the gw-* names every deployment needs (the code uses them for guidewalk codes and outputs)
 GW_FACT, GW_VALUE, GW_ACTION, GW_OVERRIDE, GW_GUIDELINE = "gw-fact", "gw-value", "gw-action", "gw-override", "gw-guideline"
@@ -144,6 +145,9 @@ class Bindings:
     default_days: int | None
     unverified: dict[str, str]
     units: dict[str, tuple[str, dict[str, float]]]
+    # standard-bound facts that may also be recorded with their guidewalk code (values the
+    # standard codes do not cover); read together with the standard source
+    alternatives: dict[str, Binding] = field(default_factory=dict)
     _index: dict[tuple[str, str, str], list[Binding]] = field(default_factory=dict)
     _prefix: dict[tuple[str, str], list[Binding]] = field(default_factory=dict)
 
@@ -157,7 +161,7 @@ class Bindings:
     def index(self) -> None:
         self._index.clear()
         self._prefix.clear()
-        for b in self.by_fact.values():
+        for b in [*self.by_fact.values(), *self.alternatives.values()]:
             keys = list(b.codes) if b.element != "code" else [m.coding for m in b.map if not m.prefix]
             for c in keys:
                 self._index.setdefault((b.resource, c.system, c.code), []).append(b)
@@ -314,18 +318,18 @@ class _Loader:
                 self.err(("unverified", k), f"'{k}' is bound above; an unverified code cannot also be listed", key=True)
         if self.problems:
             raise LoadError(self.problems)
+        alternatives: dict[str, Binding] = {}
+        todo: list[tuple[str, FactSpec, Binding]] = []
         for name, spec in self.dictionary.items():
             if name in by_fact:
                 b = by_fact[name]
+                if (raw_b.get(name) or {}).get("guidewalk_code") is True:
+                    alternatives[name] = self._guidewalk(name, spec)
+                    todo.append((name, spec, alternatives[name]))
             else:
-                b = Binding(
-                    fact=name, resource="Observation", element=GW_ELEMENTS.get(spec.type, ("valueString",))[0], spec=spec,
-                    codes=(Coding(self.systems[GW_FACT], name, spec.question, GW_FACT),), standard=False,
-                )
-                if spec.type == "enum":
-                    nd = [v for v in NOT_DONE_VALUES if v in spec.values]
-                    if nd:
-                        b.absent["not-performed"] = nd[0]
+                b = self._guidewalk(name, spec)
+            todo.append((name, spec, b))
+        for name, spec, b in todo:
             if b.resource == "Observation" and spec.unit and not b.ucum:
                 ucum, also = units.get(spec.unit, (None, {}))
                 if ucum is None and spec.type in ("integer", "number"):
@@ -336,17 +340,30 @@ class _Loader:
             if b.resource == "Observation" and name not in no_limit:
                 if name in same_day:
                     b.same_day, b.max_age_days = True, 0
-                elif b.max_age_days is None and "max_age_days" not in (raw_b.get(name) or {}):
+                elif b.max_age_days is None and ("max_age_days" not in (raw_b.get(name) or {}) or not b.standard):
                     b.max_age_days = default_days
-            by_fact[name] = b
+            if name not in alternatives or b is not alternatives[name]:
+                by_fact[name] = b
         if self.problems:
             raise LoadError(self.problems)
         out = Bindings(
             file=self.doc.file, sha256=hashlib.sha256(self.doc.text).hexdigest(), systems=dict(self.systems), by_fact=by_fact,
             observation_status=tuple(str(s) for s in status), default_days=default_days, unverified=unverified, units=units,
+            alternatives=alternatives,
         )
         out.index()
         return out
+
+    def _guidewalk(self, name: str, spec: FactSpec) -> Binding:
+        b = Binding(
+            fact=name, resource="Observation", element=GW_ELEMENTS.get(spec.type, ("valueString",))[0], spec=spec,
+            codes=(Coding(self.systems[GW_FACT], name, spec.question, GW_FACT),), standard=False,
+        )
+        if spec.type == "enum":
+            nd = [v for v in NOT_DONE_VALUES if v in spec.values]
+            if nd:
+                b.absent["not-performed"] = nd[0]
+        return b
 
     def _units(self, raw: Any) -> dict[str, tuple[str, dict[str, float]]]:
         out: dict[str, tuple[str, dict[str, float]]] = {}
@@ -430,6 +447,8 @@ class _Loader:
                 b.absent[str(reason)] = to_json_value(coerce(spec, value))
             except BadValue as exc:
                 self.err(p + ("absent", reason), f"not a value of {fact}: {exc}")
+        if rb.get("guidewalk_code") not in (None, True, False):
+            self.err(p + ("guidewalk_code",), "guidewalk_code is true or false")
         if "max_age_days" in rb:
             m = rb["max_age_days"]
             if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 0):

@@ -471,21 +471,21 @@ class _Extractor:
         sources: dict[str, FactSource] = {}
         for fact, cands in self.cands.items():
             b = cands[0].binding
-            top: _dt.date | None = None
-            if b.resource == "Observation":
-                dates = [c.date for c in cands if c.date is not None]
-                top = max(dates) if dates else None
-                current = [c for c in cands if c.date == top] if top else cands
-                older = [c for c in cands if c not in current]
-            else:
-                current, older = cands, []
+            # Observations: the latest date wins (older ones are superseded); Conditions and the
+            # Patient: every one must agree
+            obs = [c for c in cands if c.entry.type == "Observation"]
+            dates = [c.date for c in obs if c.date is not None]
+            top: _dt.date | None = max(dates) if dates else None
+            latest = [c for c in obs if c.date == top] if top else obs
+            older = [c for c in obs if c not in latest]
+            current = [c for c in cands if c.entry.type != "Observation"] + latest
             values = {_key(c.value) for c in current}
             if len(values) > 1:
                 shown = "; ".join(f"{c.entry.ref} = {_show(c.value)}" + (f" ({c.date})" if c.date else "") for c in current)
-                why = "on the same date " if b.resource == "Observation" and top else ""
+                why = "on the same date " if len(latest) > 1 and top else ""
                 loc = self.record.location(current[1].entry.path)
                 self.not_mapped.append(NotMapped(", ".join(c.entry.ref for c in current), f"values {why}disagree: {shown}", "conflict", loc, fact,
-                                                 top.isoformat() if b.resource == "Observation" and top else None))
+                                                 top.isoformat() if len(latest) > 1 and top else None))
                 continue
             c = current[0]
             facts[fact] = c.value
