@@ -146,16 +146,16 @@ def create_app(config: ServiceConfig) -> Starlette:
         return (config.base_url or str(request.base_url)).rstrip("/")
 
     def authorize(request: Request, audience: str, *, optional: bool = False) -> dict[str, Any] | None:
+        """The verified JWT claims; None where no token is needed (discovery without a token, or
+        dev mode for a loopback client). Raises AuthError otherwise."""
         header = request.headers.get("authorization")
-        if verifier is not None and (header or not optional):
-            if header or not (config.dev and is_loopback(request.client.host if request.client else None)):
-                return verifier.verify(header, audience)
-        if optional or header is None and config.dev and is_loopback(request.client.host if request.client else None):
+        loopback_dev = config.dev and is_loopback(request.client.host if request.client else None)
+        if header and verifier is not None:
+            return verifier.verify(header, audience)  # a token that is sent must verify
+        if optional or loopback_dev:
             return None
         if verifier is None and not config.dev:
             raise AuthError("this service trusts no issuer yet: start it with --issuer ISS=JWKS (or --dev on loopback for development)")
-        if header is not None and verifier is None:
-            return None  # dev mode without issuers: a token cannot be checked and is not needed
         raise AuthError("an Authorization: Bearer JWT is required")
 
     async def body_json(request: Request) -> Any:
@@ -330,7 +330,8 @@ def create_app(config: ServiceConfig) -> Starlette:
     middleware = []
     if config.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST", "OPTIONS"],
-                                     allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600))
+                                     allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600,
+                                     allow_private_network=True))  # a browser-based EHR (sandbox) calling a service on this machine
     app = Starlette(
         routes=[
             Route("/cds-services", discovery, methods=["GET"]),
