@@ -339,6 +339,7 @@ def test_dev_mode_is_loopback_only(dev_app: Any) -> None:
     body = hook_body("brain-lecture-case-1", templates(dev_app))
     assert client(dev_app, host="127.0.0.1").post(f"/cds-services/{BRAIN}", json=body).status_code == 200
     assert client(dev_app, host="192.168.1.20").post(f"/cds-services/{BRAIN}", json=body).status_code == 401
+    assert client(dev_app, host="192.168.1.20").post(f"/cds-services/{BRAIN}", json=body, headers={"Authorization": "Bearer x"}).status_code == 401
     nobody = create_app(ServiceConfig(guidelines=["spinal-metastases"]))  # no issuer, no dev mode: every call refused
     assert client(nobody).post("/cds-services/guidewalk-spinal-metastases", json=body).status_code == 401
 
