@@ -12,14 +12,14 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from . import _yaml
 from .errors import GuidewalkError, LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .model import FactSpec
 
-__all__ = ["FactError", "Facts", "CaseFacts", "BadValue", "read_case", "check_facts", "coerce", "parse_number", "to_json_value"]
+__all__ = ["FactError", "Facts", "CaseFacts", "Positions", "BadValue", "read_case", "check_facts", "coerce", "parse_number", "to_json_value"]
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,20 @@ class Facts:
     entered: dict[str, Any]  # as entered (JSON-able), for reports
 
 
+class Positions(Protocol):
+    """Where a case's facts came from: a YAML/JSON file (:class:`engine._yaml.Doc`) or a FHIR
+    record (:class:`engine.fhir.extract.Extraction`)."""
+
+    def where(self, path: tuple[Any, ...]) -> Location: ...
+
+
 @dataclass(frozen=True)
 class CaseFacts:
     """One case's facts as entered (fact name -> value), with where each came from when they
-    were read from a file, so an error can name the file, line and column."""
+    were read from a file or a record, so an error can name the file, line and column."""
 
     values: Mapping[str, Any]
-    doc: _yaml.Doc | None = None
+    doc: Positions | None = None
 
     @classmethod
     def of(cls, case: "CaseFacts | Mapping[str, Any]") -> "CaseFacts":
@@ -67,14 +74,15 @@ class CaseFacts:
 
     @property
     def file(self) -> str | None:
-        return self.doc.file if self.doc is not None else None
+        return getattr(self.doc, "file", None)
 
     def where(self, name: str) -> Location | None:
         return self.doc.where((name,)) if self.doc is not None else None
 
     def source_text(self, name: str) -> str | None:
         """How a number was written in the file (e.g. '1.000'), or None."""
-        return self.doc.numbers.get((name,)) if self.doc is not None else None
+        numbers: Mapping[tuple[Any, ...], str] = getattr(self.doc, "numbers", {})
+        return numbers.get((name,))
 
 
 def read_case(path: str) -> CaseFacts:

@@ -101,7 +101,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from guidewalk.engine.walk import run
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
-    result = run(g, _load_case(args.facts), flowchart=args.flowchart, rules=backend(args.rules))
+    case = _load_case(args.facts)
+    if args.fhir or args.format == "fhir":  # facts from a FHIR record under the case file's; FHIR output
+        from .ehr import RunInput
+
+        fhir = RunInput.prepare(args, g, case)
+        return fhir.emit(run(g, fhir.case, flowchart=args.flowchart, rules=backend(args.rules)), out)
+    result = run(g, case, flowchart=args.flowchart, rules=backend(args.rules))
     if args.format == "json":
         out(dumps(result.to_json()))
     else:

@@ -69,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(sub, "run", "core:cmd_run", "walk a guideline for one case")
     s.add_argument("guideline", help="guideline id or path")
     _case(s)
+    s.add_argument("--fhir", metavar="BUNDLE", help="read facts from a FHIR R4 Bundle (JSON); --facts then overrides them (needs guidewalk[fhir])")
+    s.add_argument("--as-of", metavar="DATE", help="with --fhir: evaluation date YYYY-MM-DD for age and staleness (default: today)")
     _walk_options(s)
-    _formats(s, "text", "json")
+    s.add_argument("--format", choices=("text", "json", "fhir"), default="text", help="text (default), json (the result contract) or fhir (a GuidanceResponse + RequestGroup + Provenance Bundle)")
 
     s = _command(sub, "facts", "core:cmd_facts", "the facts a guideline may ask, with types, units, ranges")
     s.add_argument("guideline", help="guideline id or path")
@@ -97,6 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--guideline", action="append", metavar="ID_OR_PATH", help="offer this guideline (repeatable; default: every shipped guideline)")
+
+    # -- the EHR
+    s = _command(sub, "fhir-facts", "ehr:cmd_fhir_facts", "the facts a FHIR R4 Bundle gives a guideline, with their sources, and what could not be mapped")
+    s.add_argument("guideline", help="guideline id or path")
+    s.add_argument("bundle", metavar="BUNDLE.json", help="a FHIR R4 Bundle (JSON) of one patient's record")
+    _formats(s, "yaml", "json")
+    s.add_argument("--as-of", metavar="DATE", help="evaluation date YYYY-MM-DD for age and staleness (default: today)")
+    s.add_argument("--bindings", metavar="FILE", help="FHIR binding table (default: guidelines/bindings/fhir.yaml)")
+
+    s = _command(sub, "cds-hooks", "ehr:cmd_cds_hooks", "a CDS Hooks 2.0 service: the guidelines' advice as cards in the EHR (needs guidewalk[fhir])")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8090)
+    s.add_argument("--db", metavar="FILE", help="SQLite file for cards and feedback (default: in the user's data directory)")
+    s.add_argument("--issuer", action="append", default=[], metavar="ISS=JWKS", help="trust JWTs from issuer ISS, verified with the JWK Set at URL or in a file (repeatable)")
+    s.add_argument("--jku", action="append", default=[], metavar="ISS=URL", help="a further JWK Set URL issuer ISS may name in the jku header (repeatable)")
+    s.add_argument("--base-url", metavar="URL", help="the service's public base URL, for the JWT audience and report links (default: from each request)")
+    s.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow browser calls from this origin, e.g. https://sandbox.cds-hooks.org (repeatable)")
+    s.add_argument("--guideline", action="append", metavar="ID_OR_PATH", help="offer this guideline (repeatable; default: every shipped guideline)")
+    s.add_argument("--dev", action="store_true", help="development only: accept calls without a JWT from this machine; needs a loopback --host")
+    s.add_argument("--ssl-keyfile", metavar="KEY")
+    s.add_argument("--ssl-certfile", metavar="CERT")
+    s.add_argument("--as-of", metavar="DATE", help="evaluate as if today were DATE (only to demonstrate historical records; default: today)")
+    s.add_argument("--log-level", choices=("warning", "info", "debug"), default="info")
 
     # -- auditors
     s = _command(sub, "render", "auditor:cmd_render", "draw a guideline as an SVG flowchart, optionally with a case's path")

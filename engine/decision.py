@@ -1,0 +1,128 @@
+"""The clinician's decision next to the guideline's advice: one deviation record.
+
+A case may carry what the clinician (or the multidisciplinary meeting) actually decided::
+
+    clinician_decision:
+      actions: [wbrt]                 # action codes from guidelines/actions.yaml
+      reason: "patient preference"    # why, when it differs from the guideline
+      by: "Dr. A. Jansen"
+      date: 2024-03-01
+
+The web stepper, the audit and the CDS Hooks feedback endpoint all record this one shape.
+:func:`concordance` compares it with a walk's result:
+
+* ``concordant`` — at least one action was decided and every decided action code is among the
+  codes recommended on the path (the audit's definition of a concordant patient);
+* ``deviation_with_reason`` / ``deviation_without_reason`` — otherwise, with or without a
+  reason given. A decision with no actions (e.g. a card dismissed) is a deviation.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from . import _yaml
+from .errors import LoadError, Location, Problem, suggest
+
+__all__ = ["ClinicianDecision", "concordance", "CONCORDANCE_VALUES", "KEYS"]
+
+KEYS = ("actions", "reason", "by", "date")
+CONCORDANCE_VALUES = ("concordant", "deviation_with_reason", "deviation_without_reason")
+
+
+@dataclass(frozen=True)
+class ClinicianDecision:
+    """What was decided (action codes), why, by whom and when."""
+
+    actions: tuple[str, ...]
+    reason: str | None = None
+    by: str | None = None
+    date: str | None = None  # YYYY-MM-DD
+
+    @classmethod
+    def from_json(
+        cls,
+        raw: Any,
+        actions: Mapping[str, Any] | Iterable[str],
+        *,
+        doc: _yaml.Doc | None = None,
+        path: tuple[Any, ...] = ("clinician_decision",),
+        file: str = "<clinician_decision>",
+    ) -> "ClinicianDecision":
+        """Check a ``clinician_decision`` mapping; every problem is reported at once, located
+        (``file:line:col`` when `doc` is the loaded case file). `actions` is the guideline's
+        action list (``Guideline.actions``) or any collection of known codes."""
+        known = list(actions)
+        problems: list[Problem] = []
+
+        def where(p: tuple[Any, ...]) -> Location:
+            return doc.where(p) if doc is not None else Location(file, 0, 0, "/".join(str(x) for x in p))
+
+        def add(p: tuple[Any, ...], message: str, hint: str | None = None) -> None:
+            problems.append(Problem(where(p), message, suggestion=hint))
+
+        if not isinstance(raw, Mapping):
+            raise LoadError([Problem(where(path), "clinician_decision must be a mapping with actions, reason, by, date")])
+        for k in raw:
+            if k not in KEYS:
+                loc = doc.key_where(path + (k,)) if doc is not None else where(path + (k,))
+                problems.append(Problem(loc, f"unknown key '{k}' in clinician_decision", suggestion=suggest(str(k), KEYS)))
+        codes: list[str] = []
+        acts = raw.get("actions")
+        if acts is None:
+            add(path, "clinician_decision needs 'actions': the action codes decided (an empty list when none)")
+        elif not isinstance(acts, list):
+            add(path + ("actions",), "actions must be a list of action codes")
+        else:
+            for i, a in enumerate(acts):
+                if not isinstance(a, str) or not a.strip():
+                    add(path + ("actions", i), f"an action code must be a word, got {a!r}")
+                elif a not in known:
+                    add(path + ("actions", i), f"unknown action code '{a}'", suggest(a, known))
+                elif a not in codes:
+                    codes.append(a)
+        texts: dict[str, str | None] = {}
+        for k in ("reason", "by"):
+            v = raw.get(k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
+                add(path + (k,), f"{k} must be text")
+                v = None
+            texts[k] = str(v).strip() or None if v is not None else None
+        date = raw.get("date")
+        if date is not None:
+            try:
+                date = _dt.date.fromisoformat(str(date).strip()).isoformat()
+            except ValueError:
+                add(path + ("date",), f"date must be YYYY-MM-DD, got {date!r}")
+                date = None
+        if problems:
+            raise LoadError(problems)
+        return cls(tuple(codes), texts["reason"], texts["by"], date)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"actions": list(self.actions)}
+        for k in ("reason", "by", "date"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = v
+        return out
+
+
+def _recommended(result: Any) -> set[str]:
+    if hasattr(result, "actions"):
+        return set(result.actions)
+    if isinstance(result, Mapping):  # a `run --format json` object
+        return {a for r in result.get("recommendations", []) for a in r.get("actions", [])}
+    return set(result)
+
+
+def concordance(result: Any, decision: ClinicianDecision) -> str:
+    """``concordant`` when the decision names at least one action and every one of them is
+    recommended on the path; else a deviation, with or without a reason. `result` is a walk's
+    :class:`~engine.trace.Result`, its JSON form, or the recommended action codes."""
+    recommended = _recommended(result)
+    if decision.actions and all(a in recommended for a in decision.actions):
+        return "concordant"
+    return "deviation_with_reason" if decision.reason else "deviation_without_reason"
