@@ -44,7 +44,7 @@ from ..expressions import (
     compile_expr,
     readable,
 )
-from ..facts import BadValue, Facts, check_facts, coerce, to_json_value
+from ..facts import BadValue, check_facts, coerce, to_json_value
 from ..model import FactSpec, Guideline, Node
 from ..rules import RulesBackend, derive_value, normalise
 from ..trace import Result
@@ -300,19 +300,6 @@ def _points(spec: FactSpec, consts: list[Any], non_atomic: bool, counted: bool) 
 # --------------------------------------------------------------------------- evaluation helpers
 
 
-def _derive_all(g: Guideline, values: Mapping[str, Any], only: set[str] | None = None) -> dict[str, Any]:
-    """Known facts plus every derived fact the built-in rules give (alerts ignored)."""
-    env: dict[str, Any] = dict(values)
-    for rule in g.rules:
-        if rule.kind != "derive" or rule.fact is None or (only is not None and rule.fact not in only):
-            continue
-        value, _ = derive_value(rule, env)
-        value = normalise(rule, value)
-        if value is not UNKNOWN:
-            env[rule.fact] = value
-    return env
-
-
 _ABSENT: Any = object()  # the search's "this fact stays unknown" (known(f) is false)
 
 
@@ -341,19 +328,6 @@ class _LazyEnv(dict):  # type: ignore[type-arg]
 
     def __contains__(self, name: object) -> bool:
         return self.get(str(name), UNKNOWN) is not UNKNOWN
-
-
-def _derived_closure(g: Guideline, facts: Iterable[str]) -> set[str]:
-    by_fact = {r.fact: r for r in g.rules if r.kind == "derive"}
-    out: set[str] = set()
-    todo = list(facts)
-    while todo:
-        f = todo.pop()
-        if f in out or f not in by_fact:
-            continue
-        out.add(f)
-        todo.extend(by_fact[f].inputs)
-    return out
 
 
 def decision_outcome(node: Node, env: Mapping[str, Any]) -> str:
