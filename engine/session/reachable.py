@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 from ..expressions import UNKNOWN
 from ..model import Guideline, Node
 from ..rules import derive_value, normalise
+from ..walk import choose
 from .analysis import _analyse, fact_points
 
 __all__ = ["reachable_nodes", "decision_outcome"]
@@ -49,23 +50,16 @@ class _LazyEnv(dict):  # type: ignore[type-arg]
 
 
 def decision_outcome(node: Node, env: Mapping[str, Any]) -> str:
-    """Where a decision goes in `env`, by the walker's rules: a target node id, '?' when the
-    walk would stop for facts, '!' when it would raise (two exclusive branches true, or a gap)."""
-    values = [b.when.test(env) for b in node.branches]
-    if node.exclusive:
-        true_ix = [i for i, v in enumerate(values) if v is True]
-        if len(true_ix) > 1:
-            return "!"
-        if true_ix:
-            return node.branches[true_ix[0]].to
-        if any(v is UNKNOWN for v in values):
-            return "?"
-    else:
-        for i, v in enumerate(values):
-            if v is True:
-                return node.branches[i].to
-            if v is UNKNOWN:
-                return "?"
+    """Where a decision goes in `env`, by the walker's rules (:func:`engine.walk.choose`): a
+    target node id, '?' when the walk would stop for facts, '!' when it would raise (two
+    exclusive branches true, or a gap)."""
+    chosen, blocking, overlap = choose(node, [b.when.test(env) for b in node.branches])
+    if overlap:
+        return "!"
+    if chosen is not None:
+        return node.branches[chosen].to
+    if blocking:
+        return "?"
     return node.otherwise or "!"
 
 
@@ -269,18 +263,9 @@ def _live_facts(g: Guideline) -> dict[str, tuple[str, ...]]:
 
 
 def _needs(node: Node, env: Mapping[str, Any], bases: Mapping[str, tuple[str, ...]]) -> list[str]:
-    """The base facts the walker would report for a blocked decision (same order as walk.py)."""
-    values = [b.when.test(env) for b in node.branches]
-    if node.exclusive:
-        blocking = [i for i, v in enumerate(values) if v is UNKNOWN]
-    else:
-        blocking = []
-        for i, v in enumerate(values):
-            if v is True:
-                break
-            if v is UNKNOWN:
-                blocking.append(i)
-                break
+    """The base facts the walker would report for a blocked decision (same order as walk.py;
+    the blocking branches are those :func:`engine.walk.choose` gives)."""
+    _, blocking, _ = choose(node, [b.when.test(env) for b in node.branches])
     out: dict[str, None] = {}
     for i in blocking:
         for f in node.branches[i].when.facts:
