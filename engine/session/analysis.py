@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from ..errors import GuidewalkError
 from ..expressions import (
     BoolOp,
     Call,
@@ -39,7 +40,7 @@ __all__ = ["ReachabilityError", "fact_points", "FULL_DOMAIN_LIMIT"]
 FULL_DOMAIN_LIMIT = 2000
 
 
-class ReachabilityError(ValueError):
+class ReachabilityError(GuidewalkError, ValueError):
     """The guideline uses a fact in a way the exact search cannot enumerate."""
 
 

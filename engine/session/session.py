@@ -7,7 +7,8 @@ offers a few verbs over them —
   (question, type, unit, valid range or values, help, and the node's guideline text), in the
   order to ask them; only facts whose answer can change that decision's outcome are listed;
 * :meth:`Session.answer` — validate one answer with :func:`engine.facts.coerce`; a bad value
-  raises :class:`AnswerError` (a ``ValueError``) with the reason and changes nothing;
+  raises :class:`AnswerError` (a ``GuidewalkError`` and a ``ValueError``) with the reason and
+  changes nothing;
 * :meth:`Session.undo`, :meth:`Session.copy` (a what-if fork), :meth:`Session.result` (the
   same :class:`~engine.trace.Result` as ``guidewalk run`` for the same facts);
 * :meth:`Session.reachable` — the recommendation nodes still reachable given the facts known
@@ -25,7 +26,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from ..errors import RunError, suggest
+from ..errors import GuidewalkError, RunError, suggest
 from ..expressions import UNKNOWN, Call, Expr, Fact, Word, iter_nodes, readable
 from ..facts import BadValue, check_facts, coerce, to_json_value
 from ..model import Guideline, Node
@@ -45,7 +46,7 @@ _REACH_CACHE: dict[Any, list[str]] = {}  # shared by all sessions: the result is
 _REACH_LOCK = threading.Lock()
 
 
-class AnswerError(ValueError):
+class AnswerError(GuidewalkError, ValueError):
     """An answer was refused; the session is unchanged."""
 
     def __init__(self, fact: str, message: str):
