@@ -1,9 +1,9 @@
-"""The exact search for the recommendation nodes still reachable, and the walker's rules it uses.
+"""The exact search for the recommendation nodes still reachable from the facts known so far.
 
 :func:`reachable_nodes` branches on the facts the walk needs, over their representative
 values (:mod:`engine.session.analysis`); :func:`decision_outcome` is where one decision goes
-for given values; the helpers give the base facts a decision reads (the live facts from a
-node on, and the facts that block a decision).
+for given values (by :func:`engine.walk.choose`, as the walk itself); the helpers give the
+base facts a decision reads (the live facts from a node on, and the facts that block it).
 """
 
 from __future__ import annotations
