@@ -41,4 +41,4 @@ def test_dask_run_equals_local_run(tmp_path: Path, client, fmt: str) -> None:  #
     assert s_local == s_dist
     assert s_dist["patients"] == 4000 and s_dist["invalid_rows"]["count"] > 0
     # the work really ran on the cluster's worker processes
-    assert sum(client.run(lambda: __import__("guidewalk.engine.audit.run", fromlist=["_CONTEXTS"])._CONTEXTS.__len__()).values()) >= 1
+    assert sum(client.run(lambda: __import__("guidewalk.engine.audit.chunk", fromlist=["_CONTEXTS"])._CONTEXTS.__len__()).values()) >= 1

@@ -12,13 +12,13 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from guidewalk.engine.errors import LoadError
+from guidewalk.engine.errors import GuidewalkError, LoadError
 from guidewalk.engine.expressions import UNKNOWN
 from guidewalk.engine.facts import coerce
 from guidewalk.engine.load import default_root, guideline_ids, load_guideline
 from guidewalk.engine.model import FactSpec, Guideline
 from guidewalk.engine.rules import BuiltinRules
-from guidewalk.engine.session import AnswerError, Session, fact_points, reachable_nodes
+from guidewalk.engine.session import AnswerError, ReachabilityError, Session, fact_points, reachable_nodes
 from guidewalk.engine.walk import run
 
 TESTS = Path(__file__).resolve().parent
@@ -171,6 +171,11 @@ def test_bad_answer_is_refused_and_changes_nothing() -> None:
         assert info.value.fact == fact and info.value.reason
         assert s.facts == before
     assert [p.fact for p in s.pending()] == ["kps"]
+
+
+def test_session_errors_are_under_the_one_error_root() -> None:
+    for cls in (AnswerError, ReachabilityError):
+        assert issubclass(cls, GuidewalkError) and issubclass(cls, ValueError)
 
 
 def test_undo_copy_and_pending_metadata() -> None:

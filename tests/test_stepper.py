@@ -88,7 +88,7 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
         assert p.fact not in asked, f"asked {p.fact} twice"
         asked.append(p.fact)
         # the facts of the same decision that are still open (the question's context)
-        from guidewalk.engine.session import _analyse
+        from guidewalk.engine.session.analysis import _analyse
 
         res_now = session.result()
         if p.node.startswith("alert:"):

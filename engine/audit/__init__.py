@@ -24,7 +24,11 @@ def audit(guideline: str, cohort: str, *, actual: str | None = None, mapping: st
     """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`; return
     the summary."""
     from .io import CHUNK_BYTES, plan_file
-    from .run import AuditConfig, Totals, read_mapping, resolve_columns, run_local, summarize, context
+    from .chunk import context
+    from .columns import read_mapping, resolve_columns
+    from .config import AuditConfig
+    from .run import run_local
+    from .summary import Totals, summarize
     from ..load import load_guideline, resolve
 
     g = load_guideline(guideline, overlays=overlays)

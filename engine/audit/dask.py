@@ -10,8 +10,8 @@ extra services, and its workers run our own function unchanged (Ray would also d
 adds a large binary runtime; Spark needs a JVM and would make us re-express the walk as
 UDFs). Each task is one chunk described by path and byte range (or Parquet row group):
 workers read the file themselves (it must be on storage they all see), load the guideline
-once per worker process (the context cache in :mod:`engine.audit_run`), and return the
-same :class:`~engine.audit_run.ChunkResult` as the local pool. The coordinator keeps a
+once per worker process (the context cache in :mod:`engine.audit.chunk`), and return the
+same :class:`~engine.audit.chunk.ChunkResult` as the local pool. The coordinator keeps a
 bounded window of tasks in flight and consumes results in file order, so the output file is
 byte-identical to a local run.
 """
@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable, Iterable
 
+from .chunk import ChunkResult, process_chunk
+from .config import AuditConfig
 from .io import Chunk
-from .run import AuditConfig, ChunkResult, Executor, process_chunk
+from .run import Executor
 
 __all__ = ["dask_executor"]
 
