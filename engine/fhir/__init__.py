@@ -4,7 +4,7 @@
   the dictionary is found (resource, profile, code, value element, unit, value map)
 * :mod:`.bundle` — a Bundle (or prefetched resources) read and validated with ``fhir.resources``
   (R4B models), errors located by FHIR path and ``file:line:col``
-* :mod:`.extract` — resources -> facts, each with the resource it came from, plus what could
+* :mod:`.extract` — resources -> facts (:mod:`.record_facts`: each with the resource it came from), plus what could
   not be mapped and why (unknown code, stale, conflicting values)
 * :mod:`.output` — a walk's result as a GuidanceResponse + RequestGroup + Provenance
 * :mod:`.prefetch` — CDS Hooks prefetch templates and FHIR searches for a guideline's facts
