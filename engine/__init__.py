@@ -8,7 +8,7 @@ The pipeline, one module a step:
 * :mod:`engine.checks` — structural checks (networkx)
 * :mod:`engine.facts` — a patient's facts checked against the dictionary
 * :mod:`engine.rules` / :mod:`engine.rules_durable` — derived facts and alerts
-* :mod:`engine.walk` — the walk; :mod:`engine.trace` — the result and its JSON/text forms
+* :mod:`engine.walk` — the walk; :mod:`engine.trace` — the result and its JSON form
 * :mod:`engine.cli` — the `guidewalk` command
 
 Built on that pipeline, each reading the loaded model and the walk's Result, never YAML:

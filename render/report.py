@@ -25,7 +25,7 @@ from guidewalk.engine.model import Guideline, Source
 from guidewalk.engine.trace import Result
 
 from .svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
-from guidewalk.engine.trace import show_value
+from .text import show_value
 
 __all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 

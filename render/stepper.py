@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
-from guidewalk.engine.trace import show_value
+
+from .text import show_value
 
 __all__ = ["register", "cmd_step", "run_stepper", "save_case", "format_question"]
 
@@ -219,7 +220,7 @@ def _resume_hint(say: Callable[[str], None], guideline_arg: str, save: str | Non
 
 
 def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: str | None) -> None:
-    from guidewalk.engine.trace import to_text
+    from .text import to_text
 
     res = session.result()
     say("")
