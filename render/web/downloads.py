@@ -8,10 +8,11 @@ __all__ = ["case_yaml", "report_html", "report_available"]
 
 
 def report_available() -> bool:
+    """Whether the HTML report can be offered (its module is installed next to this package)."""
     import importlib.util
 
     try:
-        return importlib.util.find_spec("render.report") is not None
+        return importlib.util.find_spec("..report", __package__) is not None
     except (ImportError, ValueError):
         return False
 
