@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any, Callable
 
+from ..page import escape as e
+from ..page import html_page
 from .downloads import report_available
 from .state import WebApp, WebCase
 
 __all__ = ["page", "index_page", "case_page", "error_page"]
 
 
-def e(text: Any) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-CSS = """
+_CSS = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
 header{background:#1f4e79;color:#fff;padding:.6em 1.2em}header a{color:#fff}
 main{display:flex;gap:1.2em;padding:1em 1.2em;flex-wrap:wrap;align-items:flex-start}
@@ -34,13 +31,12 @@ table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #e3e
 
 
 def page(title: str, body: str, status: int = 200) -> tuple[int, str]:
-    doc = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
+    doc = html_page(
+        title,
         "<header><h1><a href=\"/\">guidewalk</a> — what the guideline recommends, one question at a time</h1></header>"
         f"{body}<footer class=\"muted\" style=\"padding:0 1.2em 1em\">Decision support: the page shows what the guideline recommends; "
-        "the multidisciplinary team decides.</footer></body></html>\n"
+        "the multidisciplinary team decides.</footer>",
+        style=_CSS,
     )
     return status, doc
 
