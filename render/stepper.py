@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
-from .text import show_value
+from .text import show_number, show_value
 
 __all__ = ["register", "cmd_step", "run_stepper", "save_case", "format_question"]
 
@@ -54,12 +54,6 @@ def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any]) -> None:
         raise
 
 
-def _num(v: float | None) -> str:
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
 def format_question(p: Any, number: int) -> str:
     """The question block for one Pending item."""
     lines = [f"Question {number}: {p.question}"]
@@ -73,8 +67,8 @@ def format_question(p: Any, number: int) -> str:
     elif p.type == "set":
         lines.append("  any of (comma-separated, or 'none'): " + ", ".join(p.values))
     elif p.type in ("integer", "number"):
-        rng = f"{_num(p.min)}..{_num(p.max)}" if p.min is not None or p.max is not None else "any"
-        step = f", steps of {_num(p.step)}" if p.step else ""
+        rng = f"{show_number(p.min)}..{show_number(p.max)}" if p.min is not None or p.max is not None else "any"
+        step = f", steps of {show_number(p.step)}" if p.step else ""
         kind = "whole number" if p.type == "integer" else "number"
         lines.append(f"  {kind} {rng}{step}" + (f" [{p.unit}]" if p.unit else ""))
     elif p.type == "date":

@@ -1,8 +1,9 @@
 """Readable text of a walk: a fact value as people read it, and the text form of a Result.
 
 Presentation only: the engine gives :class:`guidewalk.engine.trace.Result` and its JSON form;
-`guidewalk run` (text format), the terminal stepper, the report and the drawings read values
-through :func:`show_value`.
+`guidewalk run` (text format), the terminal stepper, the web stepper, the report and the
+drawings read fact values through :func:`show_value`, and the bounds of a number's valid
+range through :func:`show_number`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from guidewalk.engine.trace import Result
 
-__all__ = ["show_value", "to_text"]
+__all__ = ["show_value", "show_number", "to_text"]
 
 
 def show_value(v: Any) -> str:
@@ -25,6 +26,13 @@ def show_value(v: Any) -> str:
     if isinstance(v, list):
         return "{" + ", ".join(map(str, v)) + "}"
     return str(v)
+
+
+def show_number(v: float | None) -> str:
+    """A number without a trailing .0 when it is whole (70.0 -> 70); None is the empty text."""
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def to_text(result: Result, guideline: Any = None) -> str:

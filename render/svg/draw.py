@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from guidewalk.engine.model import Guideline, Node, Source
 
+from ..text import show_number, show_value
 from .overlay import EdgeRef, Overlay, edge_refs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,17 +58,8 @@ def _lines(text: str, width: int, *, bold: bool = False, size: int | None = None
 
 
 def _fmt_value(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list):
-        return "{" + ", ".join(map(str, v)) + "}"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+    """A fact value in the case panel: :func:`show_value`, with whole numbers shown without .0."""
+    return show_number(v) if isinstance(v, float) else show_value(v)
 
 
 def _tooltip(node: Node) -> str:

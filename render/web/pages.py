@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from ..page import escape as e
 from ..page import html_page
+from ..text import show_number, show_value
 from .downloads import report_available
 from .state import WebApp, WebCase
 
@@ -69,12 +70,6 @@ def error_page(status: int, message: str) -> tuple[int, str]:
     return page("guidewalk — error", f"<main><section id=\"ask\"><p class=\"error\" role=\"alert\">{e(message)}</p><p><a href=\"/\">Start page</a></p></section></main>", status)
 
 
-def _num(v: float | None) -> str:
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
 def _field(p: Any, value: str | None) -> str:
     """The form field for one pending fact, typed by the fact."""
     name = "value"
@@ -94,30 +89,23 @@ def _field(p: Any, value: str | None) -> str:
     if p.type in ("integer", "number"):
         attrs = [f"name=\"{name}\"", "type=\"number\"", "id=\"answer\"", "required"]
         if p.min is not None:
-            attrs.append(f"min=\"{e(_num(p.min))}\"")
+            attrs.append(f"min=\"{e(show_number(p.min))}\"")
         if p.max is not None:
-            attrs.append(f"max=\"{e(_num(p.max))}\"")
-        attrs.append(f"step=\"{e(_num(p.step))}\"" if p.step else ("step=\"1\"" if p.type == "integer" else "step=\"any\""))
+            attrs.append(f"max=\"{e(show_number(p.max))}\"")
+        attrs.append(f"step=\"{e(show_number(p.step))}\"" if p.step else ("step=\"1\"" if p.type == "integer" else "step=\"any\""))
         if value is not None:
             attrs.append(f"value=\"{e(value)}\"")
         unit = f" <span>{e(p.unit)}</span>" if p.unit else ""
-        rng = f"{_num(p.min)}–{_num(p.max)}" + (f", steps of {_num(p.step)}" if p.step else "")
+        rng = f"{show_number(p.min)}–{show_number(p.max)}" + (f", steps of {show_number(p.step)}" if p.step else "")
         return f"<label>Answer: <input {' '.join(attrs)}>{unit}</label><p class=\"muted\">Valid: {e(rng)}</p>"
     if p.type == "date":
         return f"<label>Date: <input type=\"date\" name=\"{name}\" id=\"answer\" required value=\"{e(value or '')}\"></label>"
     return f"<label>Answer: <input type=\"text\" name=\"{name}\" id=\"answer\" value=\"{e(value or '')}\"></label>"
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list):
-        return ", ".join(map(str, v)) or "none"
-    return str(v)
+def _answer_text(v: Any) -> str:
+    """An answer in the case's table: :func:`show_value`, with 'none' for an empty set."""
+    return "none" if isinstance(v, list) and not v else show_value(v)
 
 
 def _svg(case: WebCase, res: Any) -> str:
@@ -213,7 +201,7 @@ def case_page(app: WebApp, case: WebCase, *, error: str | None = None, value: st
         unused = set(res.unused_facts)
         for k, v in s.facts.items():
             mark = " <span class=\"muted\">(not used by the current path)</span>" if k in unused else ""
-            side.append(f"<tr><td>{e(k)}</td><td>{e(_fmt(v))}{mark}</td></tr>")
+            side.append(f"<tr><td>{e(k)}</td><td>{e(_answer_text(v))}{mark}</td></tr>")
         side.append("</table>")
     side.append("<h2>Trace</h2><ol id=\"trace\">")
     for st in res.trace:
