@@ -1,9 +1,9 @@
 """`guidewalk step`: a case one question at a time in the terminal.
 
-A thin shell around :class:`engine.session.Session`. Each question shows the unit, the valid
-range or choices and the guideline text of the decision it settles. Commands at the prompt:
-``?`` (help and source), ``back``, ``why``, ``skip``/``unknown``, ``quit``. The case is saved
-after every answer (written to a temporary file, then renamed), so an interruption loses
+A thin shell around :class:`guidewalk.engine.session.Session`. Each question shows the unit,
+the valid range or choices and the guideline text of the decision it settles. Commands at the
+prompt: ``?`` (help and source), ``back``, ``why``, ``skip``/``unknown``, ``quit``. The case is
+saved after every answer (written to a temporary file, then renamed), so an interruption loses
 nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a terminal.
 """
 

@@ -9,7 +9,7 @@
 The pieces: :mod:`engine.audit_io` (plan and read), :mod:`engine.audit_fast` (the walker),
 :mod:`engine.audit_run` (chunks, counts, summary, local pool), :mod:`engine.audit_dask`
 (the same chunks on a Dask cluster), :mod:`engine.cohort` (synthetic cohorts),
-:mod:`render.audit_html` (the HTML summary). Everything heavy is imported in the handlers.
+:mod:`guidewalk.render.audit_html` (the HTML summary). Everything heavy is imported in the handlers.
 """
 
 from __future__ import annotations

@@ -111,18 +111,18 @@ def _answer_text(v: Any) -> str:
 def _svg(case: WebCase, res: Any) -> str:
     """The flowchart with the path so far, when guidewalk.render.svg is available."""
     try:
-        from .. import svg as graph_svg
+        from .. import svg as svg_module
     except Exception:
         return ""
     try:
         g = case.session.guideline
-        overlay_fn: Callable[..., Any] | None = getattr(graph_svg, "overlay_from_result", None)
-        render_fn: Callable[..., Any] | None = getattr(graph_svg, "render_svg", None)
+        overlay_fn: Callable[..., Any] | None = getattr(svg_module, "overlay_from_result", None)
+        render_fn: Callable[..., Any] | None = getattr(svg_module, "render_svg", None)
         if render_fn is None:
             return ""
         ov = overlay_fn(g, res.to_json()) if overlay_fn else None
         svg = render_fn(g, ov, flowchart=case.session.flowchart)
-        strip = getattr(graph_svg, "strip_xml_prolog", None)
+        strip = getattr(svg_module, "strip_xml_prolog", None)
         svg = strip(svg) if strip else svg[svg.find("<svg"):]
         return str(svg)
     except Exception as exc:  # drawing is optional: say so, never break the page
