@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Location, LoadError, Problem, caret_context
+from .errors import LoadError, Location, Problem, caret_context
 
 MAX_DEPTH = 64
 _PLAIN_TAGS = {"!", "?"} | {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}

@@ -10,13 +10,12 @@ adds (every simple cycle, dead ends). The exact proof over all facts and derived
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator, Mapping
 
-from .errors import Problem, suggest
-import math
-
+from .errors import Problem
 from .expressions import constants
-from .model import FactSpec, Flowchart, Node, Rule
+from .model import FactSpec, Flowchart, Node
 
 __all__ = ["check_graph", "flow_graph", "single_fact_gap"]
 

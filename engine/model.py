@@ -15,7 +15,6 @@ from .errors import Location
 from .expressions import Expr
 
 
-
 @dataclass(frozen=True)
 class Source:
     url: str

@@ -13,7 +13,8 @@ from .errors import RunError
 from .expressions import UNKNOWN, relevant_unknowns
 from .facts import CaseFacts, Facts, check_facts, to_json_value
 from .model import Guideline, Node
-from .rules import RulesBackend, RulesOutcome, backend as _backend, deciding_facts
+from .rules import RulesBackend, RulesOutcome, deciding_facts
+from .rules import backend as _backend
 from .trace import Alert, BranchEval, Recommendation, Result, Step
 
 __all__ = ["walk", "run", "choose", "MAX_STEPS"]

@@ -6,8 +6,9 @@ file or the summary is escaped (:func:`html.escape`) before it reaches HTML or S
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any, Sequence
+
+from .page import escape, html_page
 
 __all__ = ["render_html", "bar_chart"]
 
@@ -136,5 +137,4 @@ def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
     if ign:
         body.append("<h3>Columns not used as facts</h3>")
         body.append(_table(("column", "reason"), [(c["column"], c["reason"]) for c in ign]))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n")
+    return html_page(title, "\n".join(body), style=_CSS)

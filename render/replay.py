@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from guidewalk.engine.errors import GuidewalkError
-from guidewalk.engine.trace import show_value
+
+from .text import show_value
 
 __all__ = ["ReplayOutcome", "load_record", "replay", "compare", "to_text", "COMPARED"]
 

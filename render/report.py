@@ -14,7 +14,6 @@ is escaped; the markup is well-formed XML as well as HTML.
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import os
 from pathlib import Path
@@ -24,8 +23,10 @@ from guidewalk.engine import __version__
 from guidewalk.engine.model import Guideline, Source
 from guidewalk.engine.trace import Result
 
+from .page import escape as e
+from .page import html_page
 from .svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
-from guidewalk.engine.trace import show_value
+from .text import show_value
 
 __all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 
@@ -92,12 +93,6 @@ def embedded_record(text: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- HTML
 
 
-def e(text: Any) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-
-
 def _src(source: Mapping[str, Any] | Source | None) -> str:
     if source is None:
         return ""
@@ -107,6 +102,9 @@ def _src(source: Mapping[str, Any] | Source | None) -> str:
     link = f'<a href="{e(url)}">{e(url)}</a>' if url else e(s.get("url", ""))
     return (f'<span class="src">{e(" · ".join(bits))}</span> — ' if bits else "") + link
 
+
+# self-contained: inline styles and the inline SVG's data: images, nothing fetched
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 _CSS = """
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1200px;color:#1d1d1d;line-height:1.4;padding:0 1em}
@@ -132,11 +130,6 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     parts: list[str] = []
     add = parts.append
     title = f"Guideline report — {g.title}"
-    add("<!DOCTYPE html>")
-    add('<html lang="en"><head><meta charset="utf-8"/>')
-    add('<meta name="viewport" content="width=device-width, initial-scale=1"/>')
-    add("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\"/>")
-    add(f"<title>{e(title)}</title><style>{_CSS}</style></head><body>")
     add(f"<h1>{e(title)}</h1>")
     add(f'<p>Status: <span class="status status-{e(status)}" id="status">{e(status.replace("_", " "))}</span> — flowchart <code>{e(record.get("flowchart"))}</code></p>')
     add('<p class="disclaimer">Decision support: this report shows what the guideline recommends for the facts entered, '
@@ -274,8 +267,7 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
 
     add(f'<script type="application/json" id="{RECORD_SCRIPT_ID}">{_script_json(record)}</script>')
     add(f'<p class="muted">Made {e(record.get("made"))} by guidewalk {e(__version__)}.</p>')
-    add("</body></html>")
-    return "\n".join(parts) + "\n"
+    return html_page(title, "\n".join(parts), style=_CSS, csp=_CSP)
 
 
 def _why_not_section(add: Any, wn: Mapping[str, Any]) -> None:

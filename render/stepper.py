@@ -1,9 +1,9 @@
 """`guidewalk step`: a case one question at a time in the terminal.
 
-A thin shell around :class:`engine.session.Session`. Each question shows the unit, the valid
-range or choices and the guideline text of the decision it settles. Commands at the prompt:
-``?`` (help and source), ``back``, ``why``, ``skip``/``unknown``, ``quit``. The case is saved
-after every answer (written to a temporary file, then renamed), so an interruption loses
+A thin shell around :class:`guidewalk.engine.session.Session`. Each question shows the unit,
+the valid range or choices and the guideline text of the decision it settles. Commands at the
+prompt: ``?`` (help and source), ``back``, ``why``, ``skip``/``unknown``, ``quit``. The case is
+saved after every answer (written to a temporary file, then renamed), so an interruption loses
 nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a terminal.
 """
 
@@ -13,7 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
-from guidewalk.engine.trace import show_value
+
+from .text import show_number, show_value
 
 __all__ = ["run_stepper", "save_case", "format_question"]
 
@@ -42,12 +43,6 @@ def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any]) -> None:
         raise
 
 
-def _num(v: float | None) -> str:
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
 def format_question(p: Any, number: int) -> str:
     """The question block for one Pending item."""
     lines = [f"Question {number}: {p.question}"]
@@ -61,8 +56,8 @@ def format_question(p: Any, number: int) -> str:
     elif p.type == "set":
         lines.append("  any of (comma-separated, or 'none'): " + ", ".join(p.values))
     elif p.type in ("integer", "number"):
-        rng = f"{_num(p.min)}..{_num(p.max)}" if p.min is not None or p.max is not None else "any"
-        step = f", steps of {_num(p.step)}" if p.step else ""
+        rng = f"{show_number(p.min)}..{show_number(p.max)}" if p.min is not None or p.max is not None else "any"
+        step = f", steps of {show_number(p.step)}" if p.step else ""
         kind = "whole number" if p.type == "integer" else "number"
         lines.append(f"  {kind} {rng}{step}" + (f" [{p.unit}]" if p.unit else ""))
     elif p.type == "date":
@@ -208,7 +203,7 @@ def _resume_hint(say: Callable[[str], None], guideline_arg: str, save: str | Non
 
 
 def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: str | None) -> None:
-    from guidewalk.engine.trace import to_text
+    from .text import to_text
 
     res = session.result()
     say("")

@@ -195,7 +195,7 @@ def test_exception_in_a_branch_condition_is_located(tmp_path: Path) -> None:
 
 
 def test_text_form_asks_the_needed_facts_with_question_and_range(mini) -> None:  # type: ignore[no-untyped-def]
-    from guidewalk.engine.trace import to_text
+    from guidewalk.render.text import to_text
 
     text = to_text(run(mini, {"bm_count": 3}), mini)
     assert "  - kps: Karnofsky performance status? [0..100 step 10 %]" in text

@@ -23,13 +23,13 @@ def audit(guideline: str, cohort: str, *, actual: str | None = None, mapping: st
           progress: IO[str] | None = None) -> dict[str, Any]:
     """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`; return
     the summary."""
-    from .io import CHUNK_BYTES, plan_file
+    from ..load import load_guideline, resolve
     from .chunk import context
     from .columns import read_mapping, resolve_columns
     from .config import AuditConfig
+    from .io import CHUNK_BYTES, plan_file
     from .run import run_local
     from .summary import Totals, summarize
-    from ..load import load_guideline, resolve
 
     g = load_guideline(guideline, overlays=overlays)
     fc = flowchart or g.entry

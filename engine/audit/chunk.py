@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from operator import call, itemgetter
 from typing import Any, Callable
 
-from .columns import classify, resolve_columns
-from .config import AuditConfig
-from .fast import FastWalker, Outcome, ValueClasses, threshold_facts
-from .io import BadRow, Chunk, read_rows
 from ..errors import GuidewalkError, suggest
 from ..expressions import UNKNOWN
 from ..facts import BadValue, coerce
 from ..model import Guideline
+from .columns import classify, resolve_columns
+from .config import AuditConfig
+from .fast import FastWalker, Outcome, ValueClasses, threshold_facts
+from .io import BadRow, Chunk, read_rows
 
 __all__ = ["ChunkResult", "context", "process_chunk"]
 

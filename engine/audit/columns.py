@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .config import AuditConfig
 from ..errors import GuidewalkError, suggest
 from ..model import Guideline
+from .config import AuditConfig
 
 __all__ = ["read_mapping", "ColumnPlan", "classify", "resolve_columns"]
 

@@ -14,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from ..model import Guideline
 from .chunk import ChunkResult
 from .columns import classify
 from .config import AuditConfig
-from ..model import Guideline
 
 __all__ = ["Totals", "summarize", "DEFINITION", "LIST_CAP"]
 

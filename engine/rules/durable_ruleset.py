@@ -54,7 +54,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 try:
-    from durable.lang import value as _dvalue, when_all as _when_all
+    from durable.lang import value as _dvalue
+    from durable.lang import when_all as _when_all
 except Exception as _exc:  # ImportError, or the C extension's undefined symbol on 3.13+
     raise ImportError(f"durable_rules cannot load here: {type(_exc).__name__}: {_exc}") from _exc
 

@@ -26,10 +26,10 @@ from ..expressions import (
     In,
     ListLit,
     Not,
-    constants,
-    iter_nodes,
     Word,
     compile_expr,
+    constants,
+    iter_nodes,
 )
 from ..model import FactSpec, Guideline
 

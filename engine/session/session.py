@@ -33,7 +33,7 @@ from ..model import Guideline, Node
 from ..rules import RulesBackend
 from ..trace import Result
 from .analysis import ReachabilityError, _analyse, fact_points
-from .reachable import _LazyEnv, _hashable, decision_outcome, reachable_nodes
+from .reachable import _hashable, _LazyEnv, decision_outcome, reachable_nodes
 
 __all__ = ["Session", "Pending", "AnswerError", "DECISIVE_BUDGET"]
 

@@ -16,12 +16,12 @@ from typing import Any, Iterator
 import z3
 
 from ..expressions import Cmp, Const, Fact, iter_nodes
-from .smt import Encoder, thresholds
-from .space import Space, num, space_for
-from .witness import Checker, format_patient
 from ..model import FactSpec, Guideline, Node
 from ..rules import BuiltinRules
 from ..walk import run
+from .smt import Encoder, thresholds
+from .space import Space, num, space_for
+from .witness import Checker, format_patient
 
 __all__ = ["Region", "structural", "effect"]
 

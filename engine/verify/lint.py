@@ -19,10 +19,10 @@ import z3
 
 from ..errors import LoadError, Location
 from ..expressions import iter_nodes, readable
+from ..model import Guideline, Node
 from .smt import Encoder, thresholds, topological_nodes
 from .space import N, known, space_for
 from .witness import Checker, format_patient
-from ..model import Guideline, Node
 
 __all__ = ["Finding", "lint", "SEVERITY_ORDER"]
 

@@ -18,13 +18,13 @@ import z3
 from ..errors import RunError, suggest
 from ..expressions import UNKNOWN
 from ..facts import check_facts, to_json_value
-from .smt import Encoder, thresholds
-from .space import Space, num, space_for
-from .witness import Checker, _candidates
 from ..model import Guideline
 from ..rules import BuiltinRules
 from ..trace import Result
 from ..walk import run
+from .smt import Encoder, thresholds
+from .space import Space, num, space_for
+from .witness import Checker, _candidates
 
 __all__ = ["WhyNot", "why_not"]
 

@@ -44,7 +44,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
     from guidewalk.engine.walk import run
-
     from guidewalk.render.svg import overlay_from_result, render_svg
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
@@ -70,7 +69,6 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def _render_all(out_dir: Path, *, check: bool) -> int:
     from guidewalk.engine.load import load_guideline, require_guidelines
-
     from guidewalk.render.svg import flowchart_files
 
     want: dict[str, str] = {}
@@ -105,7 +103,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
     from guidewalk.engine.walk import run
-
     from guidewalk.render.report import make_record, record_json, render_html
 
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")

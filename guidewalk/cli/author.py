@@ -43,8 +43,8 @@ def _targets(paths: list[str]) -> list[str]:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from guidewalk.engine.errors import LoadError
-    from guidewalk.engine.verify.lint import SEVERITY_ORDER, lint
     from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.verify.lint import SEVERITY_ORDER, lint
 
     threshold = SEVERITY_ORDER[args.min_severity]
     report: list[dict[str, Any]] = []
@@ -79,8 +79,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_why_not(args: argparse.Namespace) -> int:
     from guidewalk.engine.facts import read_case
-    from guidewalk.engine.verify.whynot import why_not
     from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.verify.whynot import why_not
 
     g = load_guideline(args.guideline)
     raw = read_case(args.facts).values if args.facts else {}
@@ -98,8 +98,8 @@ def cmd_why_not(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from guidewalk.engine.verify.diff import affected, describe_change, effect, structural
     from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.verify.diff import affected, describe_change, effect, structural
 
     pairs: list[tuple[str, str]] = []
     old, new = Path(args.old), Path(args.new)

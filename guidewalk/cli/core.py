@@ -97,8 +97,9 @@ def _load_case(path: str | None) -> CaseFacts:
 def cmd_run(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
-    from guidewalk.engine.trace import dumps, to_text
+    from guidewalk.engine.trace import dumps
     from guidewalk.engine.walk import run
+    from guidewalk.render.text import to_text
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
     case = _load_case(args.facts)

@@ -114,7 +114,8 @@ class RunInput:
         return ri
 
     def emit(self, result: Any, out: Callable[[str], None]) -> int:
-        from guidewalk.engine.trace import dumps, to_text
+        from guidewalk.engine.trace import dumps
+        from guidewalk.render.text import to_text
 
         if self.extraction is not None:
             from guidewalk.engine.fhir.extract import annotate_errors

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from guidewalk.engine.errors import GuidewalkError, LoadError
 from guidewalk.engine.fhir.bindings import Bindings, load_bindings
 from guidewalk.engine.fhir.bundle import record_from_resources
-from guidewalk.engine.fhir.extract import Extraction, extract
+from guidewalk.engine.fhir.extract import extract
 from guidewalk.engine.fhir.prefetch import fill, prefetch_templates
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.model import Guideline

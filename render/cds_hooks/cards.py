@@ -19,10 +19,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from guidewalk.engine.fhir.bindings import GW_ACTION, GW_GUIDELINE, GW_OVERRIDE, Binding, Bindings
+from guidewalk.engine.fhir.bindings import GW_GUIDELINE, GW_OVERRIDE, Binding, Bindings
 from guidewalk.engine.fhir.summary import LIMIT, shorten, summary_of
 from guidewalk.engine.model import Guideline
-from guidewalk.engine.trace import Result, show_value
+from guidewalk.engine.trace import Result
+from guidewalk.render.text import show_value
 
 __all__ = ["Card", "cards_for_result", "warning_card", "OVERRIDE_REASONS", "check_response", "md", "code", "DISCLAIMER"]
 

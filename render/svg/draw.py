@@ -1,24 +1,8 @@
-"""A guideline as a graphviz SVG flowchart, optionally with one case's walk drawn on it.
+"""The drawing: a guideline (and optionally one case) as graphviz graphs, piped to one SVG.
 
-Stable ids on the SVG elements, so that tools and tests can address them:
-
-* ``node-<node id>`` for every node of the guideline (a ``<g>`` element);
-* ``edge-<from>-<to>`` for every branch, ``otherwise`` and ``next`` edge. When two edges of
-  a guideline join the same pair of nodes (two branches of one decision to the same target),
-  the second gets ``-2``, the third ``-3``, ... in the order of the YAML: for each node,
-  its branches in order, then ``otherwise``, then ``next``;
-* ``cluster-<flowchart id>`` for the box around each flowchart;
-* ``jump-<node id>``: when one flowchart is drawn alone, a small stand-in for a target that
-  lies in another flowchart;
-* ``legend`` and, with a case, ``case-panel`` (the side panel with derived facts and alerts).
-
-With a case (an :class:`Overlay` built from a run result), classes mark the walk:
-``on-path`` (nodes and edges walked), ``off-path`` (dimmed), ``stopped`` (the decision where
-the walk stopped for missing facts), ``evaluated`` (a branch tested on the path but not
-taken). All text reaching the SVG is escaped; the output is deterministic (the graphviz
-version comment is stripped) so committed SVGs can be compared with fresh renders.
-
-graphviz is imported inside the functions that draw.
+:func:`to_dot` draws the flowcharts, :func:`side_dot` the legend and the case panel, and
+:func:`render_svg` runs dot on both and sets them side by side. All text reaching the SVG is
+escaped (:func:`esc`); graphviz is imported inside the functions that draw.
 """
 
 from __future__ import annotations
@@ -26,16 +10,17 @@ from __future__ import annotations
 import html
 import re
 import textwrap
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from guidewalk.engine.expressions import readable
 from guidewalk.engine.model import Guideline, Node, Source
+
+from ..text import show_number, show_value
+from .overlay import EdgeRef, Overlay, edge_refs
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
 
-__all__ = ["EdgeRef", "Overlay", "edge_refs", "overlay_from_result", "to_dot", "side_dot", "render_svg", "svg_ids", "nodes_with_class", "strip_xml_prolog", "safe_url", "flowchart_files", "FONT"]
+__all__ = ["FONT", "to_dot", "side_dot", "render_svg", "safe_url", "esc"]
 
 FONT = "DejaVu Sans"
 
@@ -45,103 +30,6 @@ _KIND_PEN = {"decision": "#a07800", "action": "#3c7a3c", "end": "#4b4b8f"}
 _PATH_FILL, _PATH_PEN = "#d6e6ff", "#1f4e9e"
 _STOP_FILL, _STOP_PEN = "#ffe1b8", "#c25e00"
 _DIM_FILL, _DIM_PEN, _DIM_TEXT = "#f6f6f6", "#c9c9c9", "#9b9b9b"
-
-
-# --------------------------------------------------------------------------- edges
-
-
-@dataclass(frozen=True)
-class EdgeRef:
-    """One drawn edge: its stable SVG id, ends, and what it stands for."""
-
-    id: str
-    source: str
-    target: str
-    kind: str  # "branch" | "otherwise" | "next"
-    index: int  # branch index (0-based); 0 for otherwise/next
-    label: str  # readable condition, "otherwise" or ""
-
-
-def edge_refs(g: Guideline) -> list[EdgeRef]:
-    """Every edge of the guideline in YAML order, with unique stable ids."""
-    out: list[EdgeRef] = []
-    seen: dict[str, int] = {}
-
-    def add(src: str, dst: str, kind: str, index: int, label: str) -> None:
-        base = f"edge-{src}-{dst}"
-        n = seen.get(base, 0) + 1
-        seen[base] = n
-        out.append(EdgeRef(base if n == 1 else f"{base}-{n}", src, dst, kind, index, label))
-
-    for node in _ordered_nodes(g):
-        for i, b in enumerate(node.branches):
-            add(node.id, b.to, "branch", i, readable(b.when.expr))
-        if node.otherwise:
-            add(node.id, node.otherwise, "otherwise", 0, "otherwise")
-        if node.next:
-            add(node.id, node.next, "next", 0, "")
-    return out
-
-
-def _ordered_nodes(g: Guideline) -> list[Node]:
-    return [g.nodes[n] for fc in g.flowcharts.values() for n in fc.nodes if n in g.nodes]
-
-
-# --------------------------------------------------------------------------- overlay
-
-
-@dataclass
-class Overlay:
-    """What one run result adds to the drawing (built from its JSON form)."""
-
-    status: str
-    path: list[str]
-    steps: dict[str, list[int]] = field(default_factory=dict)  # node -> step numbers
-    taken: set[str] = field(default_factory=set)  # edge ids walked
-    evaluated: dict[str, Any] = field(default_factory=dict)  # edge id -> True/False/None on the path
-    stopped: str | None = None
-    needs: list[str] = field(default_factory=list)
-    derived: list[tuple[str, Any, str]] = field(default_factory=list)  # fact, value, rule
-    alerts: list[tuple[str, str]] = field(default_factory=list)  # severity, text
-    facts: dict[str, Any] = field(default_factory=dict)
-    flowchart: str = ""
-    errors: list[tuple[str, str]] = field(default_factory=list)  # fact, message (invalid facts)
-
-
-def overlay_from_result(g: Guideline, result: Mapping[str, Any]) -> Overlay:
-    """The overlay for a run result (`Result.to_json()` or `guidewalk run --format json`)."""
-    refs = edge_refs(g)
-    by_key = {(e.source, e.kind, e.index): e.id for e in refs}
-    ov = Overlay(status=str(result.get("status", "")), path=[str(p) for p in result.get("path", [])], flowchart=str(result.get("flowchart", "")))
-    for step in result.get("trace", []):
-        node = str(step.get("node"))
-        ov.steps.setdefault(node, []).append(int(step.get("step", 0)))
-        how = str(step.get("how") or "")
-        for i, b in enumerate(step.get("branches", []) or []):
-            eid = by_key.get((node, "branch", i))
-            if eid:
-                ov.evaluated[eid] = b.get("value")
-        eid = None
-        if how.startswith("branch "):
-            try:
-                eid = by_key.get((node, "branch", int(how.split()[1]) - 1))
-            except ValueError:
-                eid = None
-        elif how == "otherwise":
-            eid = by_key.get((node, "otherwise", 0))
-        elif how == "next":
-            eid = by_key.get((node, "next", 0))
-        if eid:
-            ov.taken.add(eid)
-    if ov.status == "needs_facts" and ov.path:
-        ov.stopped = ov.path[-1]
-        ov.needs = [str(n) for n in result.get("needs", [])]
-    rules = {d.get("fact"): d.get("rule") for d in result.get("derivations", [])}
-    ov.derived = [(str(k), v, str(rules.get(k) or "")) for k, v in (result.get("derived") or {}).items()]
-    ov.alerts = [(str(a.get("severity", "")), str(a.get("text", ""))) for a in result.get("alerts", [])]
-    ov.facts = dict(result.get("facts") or {})
-    ov.errors = [(str(x.get("fact", "")), str(x.get("message", ""))) for x in result.get("errors", []) or []]
-    return ov
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -170,17 +58,8 @@ def _lines(text: str, width: int, *, bold: bool = False, size: int | None = None
 
 
 def _fmt_value(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if v is True:
-        return "yes"
-    if v is False:
-        return "no"
-    if isinstance(v, list):
-        return "{" + ", ".join(map(str, v)) + "}"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+    """A fact value in the case panel: :func:`show_value`, with whole numbers shown without .0."""
+    return show_number(v) if isinstance(v, float) else show_value(v)
 
 
 def _tooltip(node: Node) -> str:
@@ -504,36 +383,3 @@ def render_svg(g: Guideline, overlay: Overlay | None = None, *, flowchart: str |
 
 def _n(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
-
-
-def svg_ids(svg: str) -> set[str]:
-    """Every id attribute in an SVG text (for tests and tools)."""
-    return set(re.findall(r'\bid="([^"]+)"', svg))
-
-
-def strip_xml_prolog(svg: str) -> str:
-    """The <svg> element alone, for inlining into HTML."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
-
-
-def nodes_with_class(svg: str, cls: str) -> list[str]:
-    """Node ids (without the `node-` prefix) whose element carries class `cls`."""
-    out = []
-    for m in re.finditer(r'<g id="node-([^"]+)" class="([^"]*)"', svg):
-        if cls in m.group(2).split():
-            out.append(m.group(1))
-    return out
-
-
-# --------------------------------------------------------------------------- the committed set
-
-
-def flowchart_files(g: Guideline) -> dict[str, str]:
-    """The committed drawings of one guideline: ``<id>.svg`` (every flowchart, one cluster
-    each) and, when it has several flowcharts, ``<id>--<flowchart>.svg`` for each sub-flow."""
-    out = {f"{g.id}.svg": render_svg(g)}
-    if len(g.flowcharts) > 1:
-        for fid in g.flowcharts:
-            out[f"{g.id}--{fid}.svg"] = render_svg(g, flowchart=fid)
-    return out

@@ -1,0 +1,102 @@
+"""Readable text of a walk: a fact value as people read it, and the text form of a Result.
+
+Presentation only: the engine gives :class:`guidewalk.engine.trace.Result` and its JSON form;
+`guidewalk run` (text format), the terminal stepper, the web stepper, the report and the
+drawings read fact values through :func:`show_value`, and the bounds of a number's valid
+range through :func:`show_number`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guidewalk.engine.trace import Result
+
+__all__ = ["show_value", "show_number", "to_text"]
+
+
+def show_value(v: Any) -> str:
+    """A JSON-level fact value as people read it: yes/no/unknown, sets in braces."""
+    if v is None:
+        return "unknown"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    if isinstance(v, list):
+        return "{" + ", ".join(map(str, v)) + "}"
+    return str(v)
+
+
+def show_number(v: float | None) -> str:
+    """A number without a trailing .0 when it is whole (70.0 -> 70); None is the empty text."""
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def to_text(result: Result, guideline: Any = None) -> str:
+    """The readable form: status, recommendations, alerts, derived facts, the traced path.
+    With the guideline, each needed fact is shown with its question, valid values and unit."""
+    g = result.guideline
+    lines = [f"{g.get('title') or g['id']} (version {g.get('version')}) — flowchart '{result.flowchart}'"]
+    if result.status == "invalid_facts":
+        lines.append("Status: invalid facts — nothing was walked. Fix these:")
+        lines += [f"  - {e}" for e in result.errors]
+        return "\n".join(lines) + "\n"
+    if result.status == "needs_facts":
+        lines.append("Status: needs facts — the walk stopped at a decision that these facts would settle:")
+        for n in result.needs:
+            spec = guideline.spec(n) if guideline is not None else None
+            if spec is None:
+                lines.append(f"  - {n}")
+                continue
+            unit = f" {spec.unit}" if spec.unit else ""
+            lines.append(f"  - {n}: {spec.question or ''} [{spec.describe_domain()}{unit}]".replace(":  [", ": ["))
+    else:
+        lines.append("Status: complete")
+    if result.recommendations:
+        lines.append("")
+        lines.append("The guideline recommends:")
+        for r in result.recommendations:
+            lines.append(f"  * {r.text}  [{', '.join(r.actions)}]")
+            if r.source:
+                lines.append(f"      source: {r.source.short()}")
+            if r.note:
+                lines.append(f"      note: {r.note}")
+    if result.alerts:
+        lines.append("")
+        lines.append("Alerts:")
+        for a in result.alerts:
+            lines.append(f"  ! [{a.severity}] {a.text}")
+            if a.source:
+                lines.append(f"      source: {a.source.short()}" + (f"  ({a.origin})" if a.origin != "guideline" else ""))
+    if result.derived:
+        lines.append("")
+        lines.append("Derived:")
+        for d in result.derivations:
+            if d["value"] is not None:
+                ins = ", ".join(f"{k}={show_value(v)}" for k, v in d["inputs"].items())
+                lines.append(f"  {d['fact']} = {show_value(d['value'])}   (rule {d['rule']}; {ins})")
+    lines.append("")
+    lines.append("Path:")
+    for s in result.trace:
+        head = f"  {s.step}. [{s.kind}] {s.node}" + (f" — {s.title}" if s.title else "")
+        lines.append(head)
+        if s.kind == "decision":
+            if s.question:
+                lines.append(f"       {s.question}")
+            for b in s.branches:
+                mark = "→" if (s.taken == b.to and b.value is True) else " "
+                facts = ", ".join(f"{k}={show_value(v)}" for k, v in b.facts.items())
+                lines.append(f"     {mark} {b.readable}: {show_value(b.value)}   ({facts})")
+            if s.how == "otherwise":
+                lines.append(f"     → otherwise: {s.otherwise}")
+            if s.how == "needs facts":
+                lines.append("     (stopped: a deciding fact is unknown)")
+        else:
+            if s.text:
+                lines.append(f"       {s.text}")
+        if s.note:
+            lines.append(f"       note: {s.note}")
+    return "\n".join(lines) + "\n"
