@@ -17,7 +17,9 @@ The core, one module a step:
 * :mod:`.load` — YAML -> :class:`.model.Guideline`, every problem located (a package)
 * :mod:`.expressions` — the condition language: tree, parse, check, evaluate, readable
 * :mod:`.checks` — structural checks of the flow
-* :mod:`.facts` — a case's facts checked against the dictionary
+* :mod:`.fact_types` — each fact type, in one place: reading, checking, JSON form, ordering
+* :mod:`.facts` — a case's facts (CaseFacts) checked against the dictionary
+* :mod:`.unknown` — UNKNOWN, the value nobody knows (Kleene logic)
 * :mod:`.rules` — derived facts and alerts: a built-in and a durable_rules backend
 * :mod:`.walk` — the walk (the one decision semantics, ``choose``); :mod:`.trace` — the Result
 * :mod:`.scores` — one score module as a calculator; :mod:`.resources` — shipped data

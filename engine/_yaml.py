@@ -142,7 +142,7 @@ def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, 
             if tag and tag not in _PLAIN_TAGS:
                 raise fail(mark, f"YAML tag '{tag}' is not allowed (only plain data)")
             if isinstance(event, yaml.ScalarEvent):
-                resolved = tag if tag and tag != "!" else _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+                resolved = tag if tag and tag != "!" else _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
                 value = _scalar(resolved, event.value)
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
                     top = stack[-1]

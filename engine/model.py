@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import Location
 from .expressions import Expr
+from .fact_types import fact_type
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,8 @@ class FactSpec:
     derived_by: str | None = None  # rule id for derived facts
 
     def describe_domain(self) -> str:
-        if self.type in ("enum", "set"):
-            return ", ".join(self.values)
-        if self.type in ("integer", "number"):
-            lo = "" if self.min is None else _num(self.min)
-            hi = "" if self.max is None else _num(self.max)
-            step = f" step {_num(self.step)}" if self.step else ""
-            return f"{lo}..{hi}{step}" if (lo or hi) else ("any" + step)
-        if self.type == "boolean":
-            return "yes, no"
-        if self.type == "date":
-            return "YYYY-MM-DD"
-        return ""
+        """The valid values, as a clinician reads them (the type says how)."""
+        return fact_type(self.type).domain(self)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.type}
@@ -78,10 +69,6 @@ class FactSpec:
         if self.derived_by:
             out["derived_by"] = self.derived_by
         return out
-
-
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 Test = Callable[[Mapping[str, Any]], Any]

@@ -60,8 +60,8 @@ def format_question(p: Any, number: int) -> str:
         step = f", steps of {show_number(p.step)}" if p.step else ""
         kind = "whole number" if p.type == "integer" else "number"
         lines.append(f"  {kind} {rng}{step}" + (f" [{p.unit}]" if p.unit else ""))
-    elif p.type == "date":
-        lines.append("  date: YYYY-MM-DD")
+    elif p.domain:  # a date: the form its type is written in
+        lines.append(f"  {p.type}: {p.domain}")
     deciding = p.node_question or p.node_title or p.node
     lines.append(f"  guideline: {deciding}  (decision '{p.node}'" + (f"; {p.node_source}" if p.node_source else "") + ")")
     return "\n".join(lines)

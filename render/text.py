@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guidewalk.engine.fact_types import show_number
 from guidewalk.engine.trace import Result
 
 __all__ = ["show_value", "show_number", "to_text"]
@@ -26,13 +27,6 @@ def show_value(v: Any) -> str:
     if isinstance(v, list):
         return "{" + ", ".join(map(str, v)) + "}"
     return str(v)
-
-
-def show_number(v: float | None) -> str:
-    """A number without a trailing .0 when it is whole (70.0 -> 70); None is the empty text."""
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def to_text(result: Result, guideline: Any = None) -> str:

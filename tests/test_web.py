@@ -165,13 +165,9 @@ def test_refusals(server: tuple[str, int]) -> None:
 
 
 def test_bound_to_loopback_by_default() -> None:
-    import argparse
+    from guidewalk.cli.parser import build_parser
 
-    from guidewalk.render import web
-
-    p = argparse.ArgumentParser()
-    web.register(p.add_subparsers())
-    args = p.parse_args(["serve"])
+    args = build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1" and args.port == 8080
 
 

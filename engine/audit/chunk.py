@@ -206,7 +206,9 @@ class _Context:
     @staticmethod
     def _frag(out: Outcome) -> str:
         if out.json is None:
-            d = lambda x: json.dumps(list(x), ensure_ascii=False)  # noqa: E731
+            def d(x: Any) -> str:
+                return json.dumps(list(x), ensure_ascii=False)
+
             out.json = f'"status": "{out.status}", "actions": {d(out.actions)}, "path": {d(out.path)}, "needs": {d(out.needs)}'
         return out.json
 

@@ -112,7 +112,7 @@ def _column(spec: FactSpec, n: int, rng: Any) -> list[Any]:
 
     name, t = spec.name, spec.type
     if t == "boolean":
-        return (rng.random(n) < 0.5).tolist()
+        return list((rng.random(n) < 0.5).tolist())
     if t == "enum" or t == "string":
         values = list(spec.values) or ["x"]
         w = _ENUM_WEIGHTS.get(name)
@@ -140,11 +140,11 @@ def _column(spec: FactSpec, n: int, rng: Any) -> list[Any]:
             p = np.array([q for _, q in ok])
             return [ok[i][0] for i in rng.choice(len(ok), size=n, p=p / p.sum())]
         if name == "age_years":
-            return np.clip(np.rint(rng.normal(64, 11, n)), max(lo, 18), min(hi, 95)).astype(int).tolist()
+            return list(np.clip(np.rint(rng.normal(64, 11, n)), max(lo, 18), min(hi, 95)).astype(int).tolist())
         step = int(spec.step or 1)
         top = min(hi, lo + 60 * step)  # counts and days: mostly small
         k = rng.integers(0, int((top - lo) // step) + 1, size=n)
-        return (int(lo) + k * step).tolist()
+        return list((int(lo) + k * step).tolist())
     # number
     if spec.step:
         k = rng.integers(0, int((hi - lo) // spec.step) + 1, size=n)

@@ -41,11 +41,11 @@ def dask_executor(address: str | None = None, *, n_workers: int = 2, client: Any
         c = client
         if c is None:
             if address:
-                c = Client(address)
+                c = Client(address)  # type: ignore[no-untyped-call]
             else:
-                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)  # type: ignore[no-untyped-call]
                 own.append(cluster)
-                c = Client(cluster)
+                c = Client(cluster)  # type: ignore[no-untyped-call]
             own.insert(0, c)
         try:
             limit = window or 4 * max(1, len(c.scheduler_info().get("workers", {})) or n_workers)

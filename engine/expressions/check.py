@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import ExpressionError, suggest
+from ..fact_types import fact_type
 from .parse import parse
 from .tree import Arith, BoolOp, Call, Cmp, Const, Expr, Fact, FactLike, In, ListLit, Neg, Not, Word
 
-__all__ = ["NUMERIC", "check", "check_value", "finalize", "compile_condition"]
+__all__ = ["check", "check_value", "finalize", "compile_condition"]
 
-# Types: "boolean", "number", "enum", "string", "set", "date", "list"
-NUMERIC = ("integer", "number")
+# Kinds: "boolean", "number", "enum", "string", "set", "date", "list" (a fact's kind comes from its type)
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,7 @@ def check_value(expr: Expr, scope: Mapping[str, FactLike], target: FactLike) -> 
 
 def _assignable(ty: _Ty, target: FactLike, expr: Expr) -> None:
     t = target.type
-    ok = (
-        (t in NUMERIC and ty.kind == "number")
-        or (t == "boolean" and ty.kind == "boolean")
-        or (t == "enum" and ty.kind in ("enum", "string"))
-        or (t == "string" and ty.kind in ("string", "enum"))
-        or (t == "date" and ty.kind == "date")
-        or (t == "set" and ty.kind in ("set", "list"))
-    )
-    if not ok:
+    if ty.kind not in fact_type(t).accepts:
         raise ExpressionError(f"{target.name} is {t}, but this value is {ty.kind}", expr.col)
     if t == "enum" and isinstance(expr, Const) and expr.value not in target.values:
         raise ExpressionError(
@@ -98,12 +90,7 @@ class _Checker:
         self.scope = scope
 
     def fact_ty(self, spec: FactLike) -> _Ty:
-        t = spec.type
-        if t in NUMERIC:
-            return _Ty("number", spec)
-        if t in ("enum", "set", "boolean", "date", "string"):
-            return _Ty(t, spec)
-        return _Ty(t, spec)  # pragma: no cover - the loader validates types
+        return _Ty(fact_type(spec.type).kind, spec)
 
     def ty(self, e: Expr, hint: FactLike | None = None) -> _Ty:
         if isinstance(e, Const):

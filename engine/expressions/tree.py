@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol
 
+from ..unknown import UNKNOWN
+
 __all__ = [
     "UNKNOWN",
     "FactLike",
@@ -31,29 +33,6 @@ __all__ = [
     "facts_read",
     "constants",
 ]
-
-
-class _Unknown:
-    """The value of a fact nobody knows. Distinct from None, False and 0."""
-
-    _instance: "_Unknown | None" = None
-
-    def __new__(cls) -> "_Unknown":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "unknown"
-
-    def __bool__(self) -> bool:
-        raise TypeError("UNKNOWN has no truth value; use Kleene connectives")
-
-    def __reduce__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN: Any = _Unknown()
 
 
 class FactLike(Protocol):

@@ -31,6 +31,7 @@ from ..expressions import (
     constants,
     iter_nodes,
 )
+from ..fact_types import fact_type
 from ..model import FactSpec, Guideline
 
 __all__ = ["ReachabilityError", "fact_points", "FULL_DOMAIN_LIMIT"]
@@ -228,8 +229,9 @@ def _points(spec: FactSpec, consts: list[Any], non_atomic: bool, counted: bool) 
             if n <= FULL_DOMAIN_LIMIT:
                 return [int(spec.min + k * step) for k in range(n)]
         raise ReachabilityError(f"fact '{spec.name}' is used in arithmetic or compared with another fact; its domain is too large to enumerate exactly")
-    if t in ("date", "string"):
+    placeholder = fact_type(t).placeholder(spec)  # a date or text no condition cuts into regions
+    if placeholder is not None:
         if non_atomic:
             raise ReachabilityError(f"fact '{spec.name}' ({t}) is compared in a way the exact search cannot enumerate")
-        return ["2000-01-01"] if t == "date" else [""]
+        return [placeholder]
     raise ReachabilityError(f"fact '{spec.name}' has unsupported type {t}")  # pragma: no cover

@@ -31,7 +31,7 @@ class _LazyEnv(dict):  # type: ignore[type-arg]
         self._rules = rules
         self._done: set[str] = set()
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         if dict.__contains__(self, name):
             return dict.__getitem__(self, name)
         rule = self._rules.get(name)

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 import z3
 
 from ..expressions import Arith, BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Neg, Not, Word, iter_nodes
+from ..fact_types import fact_type
 from ..model import Guideline, Node, Rule
 from .space import B, E, N, S, Space, Term, known, num
 
@@ -114,7 +115,7 @@ class Encoder:
                     expr = z3.If(c, _member(v, val), expr)
                 mem[val] = expr
             return S(mem, k)
-        cls = N if spec.type in ("integer", "number", "date") else E
+        cls = N if fact_type(spec.type).ordered else E
         default: Any = other.v if isinstance(other, (N, E)) else (z3.RealVal(0) if cls is N else z3.IntVal(0))
         expr = default
         for c, v in reversed(branches):

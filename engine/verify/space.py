@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping, Union
 
 import z3
 
+from ..fact_types import fact_type
 from ..model import FactSpec, Guideline
 
 __all__ = ["B", "N", "E", "S", "Term", "Space", "num", "py_number", "known", "space_for"]
@@ -62,7 +63,7 @@ Term = Union[B, N, E, S]
 def num(value: Any) -> Any:
     """An exact z3 rational for a Python number (0.1 stays 1/10)."""
     if isinstance(value, _dt.date):
-        return z3.RealVal(value.toordinal())
+        return z3.RealVal(fact_type("date").to_number(value))
     fr = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
     return z3.RealVal(f"{fr.numerator}/{fr.denominator}") if fr.denominator != 1 else z3.RealVal(fr.numerator)
 
@@ -121,7 +122,7 @@ class Space:
             b = z3.Bool(name)
             self.raw[name] = b
             term = B(z3.And(k, b), z3.And(k, z3.Not(b)))
-        elif t in ("integer", "number", "date"):
+        elif fact_type(t).ordered:
             x = z3.Real(name)
             self.raw[name] = x
             term = N(x, k)
@@ -146,8 +147,9 @@ class Space:
             self.axioms.append(x >= num(spec.min))
         if spec.max is not None:
             self.axioms.append(x <= num(spec.max))
-        if spec.type == "date":
-            self.axioms.append(z3.IsInt(x))
+        if spec.type not in ("integer", "number"):  # an ordered type mapped to numbers (a date: its day number)
+            if fact_type(spec.type).whole:
+                self.axioms.append(z3.IsInt(x))
         elif spec.step:
             j = z3.Int(f"step!{spec.name}")
             base = num(spec.min) if spec.min is not None else z3.RealVal(0)
@@ -180,8 +182,8 @@ class Space:
         if t in ("enum", "string"):
             return self.name_of(val.as_long()) or (spec.values[0] if spec.values else f"other_{val.as_long()}")
         fr = py_number(val)
-        if t == "date":
-            return _dt.date.fromordinal(max(1, int(fr))).isoformat()
+        if t not in ("integer", "number"):
+            return fact_type(t).from_number(fr)
         if t == "integer" or fr.denominator == 1:
             return int(fr) if t == "integer" or fr.denominator == 1 else float(fr)
         return float(fr)
@@ -201,10 +203,7 @@ class Space:
             return z3.And(k, *[b if v in vals else z3.Not(b) for v, b in raw.items()])
         if t in ("enum", "string"):
             return z3.And(k, raw == self.sid(str(value)))
-        if t == "date":
-            d = value if isinstance(value, _dt.date) else _dt.date.fromisoformat(str(value))
-            return z3.And(k, raw == num(d))
-        return z3.And(k, raw == num(value))
+        return z3.And(k, raw == num(fact_type(t).to_number(value)))
 
 
 def space_for(*guidelines: Guideline) -> Space:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from guidewalk.engine.fact_types import fact_type
+
 from ..page import escape as e
 from ..page import html_page
 from ..text import show_number, show_value
@@ -98,7 +100,7 @@ def _field(p: Any, value: str | None) -> str:
         unit = f" <span>{e(p.unit)}</span>" if p.unit else ""
         rng = f"{show_number(p.min)}–{show_number(p.max)}" + (f", steps of {show_number(p.step)}" if p.step else "")
         return f"<label>Answer: <input {' '.join(attrs)}>{unit}</label><p class=\"muted\">Valid: {e(rng)}</p>"
-    if p.type == "date":
+    if fact_type(p.type).html_input == "date":
         return f"<label>Date: <input type=\"date\" name=\"{name}\" id=\"answer\" required value=\"{e(value or '')}\"></label>"
     return f"<label>Answer: <input type=\"text\" name=\"{name}\" id=\"answer\" value=\"{e(value or '')}\"></label>"
 
