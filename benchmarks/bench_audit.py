@@ -132,8 +132,11 @@ def main() -> None:
     args = ap.parse_args()
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.2f} at start", flush=True)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.2f} at start",
+        flush=True,
+    )
     results = []
     for fmt in args.formats:
         path = d / f"cohort_{args.rows}.{fmt}"
@@ -141,18 +144,38 @@ def main() -> None:
         for jobs in args.jobs:
             runs = []
             for _ in range(args.repeat):
-                cmd = GW + ["audit", GUIDELINE, str(path), "--flowchart", FLOWCHART, "--actual", "actual", "-o", str(d / "out.jsonl"),
-                            "--summary", str(d / "summary.json"), "--jobs", str(jobs), "--quiet"]
+                cmd = GW + [
+                    "audit",
+                    GUIDELINE,
+                    str(path),
+                    "--flowchart",
+                    FLOWCHART,
+                    "--actual",
+                    "actual",
+                    "-o",
+                    str(d / "out.jsonl"),
+                    "--summary",
+                    str(d / "summary.json"),
+                    "--jobs",
+                    str(jobs),
+                    "--quiet",
+                ]
                 runs.append(timed(cmd))
             best = min(runs, key=lambda r: r["wall"])
             best.update(fmt=fmt, jobs=jobs, rows=args.rows, out_mb=(d / "out.jsonl").stat().st_size / 2**20, load=os.getloadavg()[0])
             results.append(best)
-            print(f"{fmt:8} jobs={jobs}: {best['wall']:6.2f} s wall, {best['cpu']:6.2f} s CPU, {args.rows / best['wall']:,.0f} patients/s, "
-                  f"peak RSS {best['max_rss_mb']:.0f} MiB (largest process) / {best['tree_rss_mb']:.0f} MiB (process tree), "
-                  f"output {best['out_mb']:.0f} MiB, load {best['load']:.2f}", flush=True)
+            print(
+                f"{fmt:8} jobs={jobs}: {best['wall']:6.2f} s wall, {best['cpu']:6.2f} s CPU, {args.rows / best['wall']:,.0f} patients/s, "
+                f"peak RSS {best['max_rss_mb']:.0f} MiB (largest process) / {best['tree_rss_mb']:.0f} MiB (process tree), "
+                f"output {best['out_mb']:.0f} MiB, load {best['load']:.2f}",
+                flush=True,
+            )
     pp = per_patient(d / f"cohort_{args.rows}.{args.formats[0]}", 20_000)
-    print(f"per patient, in process (20,000 patients, CPU): read only {pp['read']:.1f} µs; audit with the fast walker {pp['fast']:.1f} µs; "
-          f"audit with engine.walk.run {pp['walk']:.1f} µs ({pp['walk'] / pp['fast']:.0f}x)", flush=True)
+    print(
+        f"per patient, in process (20,000 patients, CPU): read only {pp['read']:.1f} µs; audit with the fast walker {pp['fast']:.1f} µs; "
+        f"audit with engine.walk.run {pp['walk']:.1f} µs ({pp['walk'] / pp['fast']:.0f}x)",
+        flush=True,
+    )
     if args.profile:
         import io
 

@@ -23,7 +23,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -53,8 +52,22 @@ def main() -> int:
     gid, _, as_of, _ = LECTURE[args.record]
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="gw-bench-"))
-    cmd = [sys.executable, "-m", "guidewalk", "cds-hooks", "--port", str(port), "--db", str(tmp / "fb.sqlite3"), "--as-of", as_of,
-           "--guideline", gid, "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "guidewalk",
+        "cds-hooks",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp / "fb.sqlite3"),
+        "--as-of",
+        as_of,
+        "--guideline",
+        gid,
+        "--log-level",
+        "warning",
+    ]
     signer = None
     if args.jwt:
         import jwt
@@ -68,8 +81,12 @@ def main() -> int:
 
         def signer(aud: str) -> dict[str, str]:
             now = int(time.time())
-            tok = jwt.encode({"iss": "https://ehr.example.org", "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}, key,
-                             algorithm="RS256", headers={"kid": "bench", "typ": "JWT"})
+            tok = jwt.encode(
+                {"iss": "https://ehr.example.org", "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())},
+                key,
+                algorithm="RS256",
+                headers={"kid": "bench", "typ": "JWT"},
+            )
             return {"Authorization": f"Bearer {tok}"}
     else:
         cmd += ["--dev"]
@@ -84,7 +101,7 @@ def main() -> int:
                     break
                 except httpx.TransportError:
                     if proc.poll() is not None:
-                        raise SystemExit("the service did not start")
+                        raise SystemExit("the service did not start") from None
                     time.sleep(0.1)
             startup = time.perf_counter() - t_start
             (svc,) = disc["services"]
@@ -95,14 +112,20 @@ def main() -> int:
                 "complete walk": pre,
                 "no data (needs card)": {k: None for k in svc["prefetch"]},
             }
-            print(f"guidewalk cds-hooks: {args.record} ({gid}), {args.calls} calls each, service ready after {startup:.1f} s"
-                  + (", RS256 JWT verified per call" if signer else ", dev mode"))
+            print(
+                f"guidewalk cds-hooks: {args.record} ({gid}), {args.calls} calls each, service ready after {startup:.1f} s"
+                + (", RS256 JWT verified per call" if signer else ", dev mode")
+            )
             for label, prefetch in bodies.items():
                 times = []
                 cards = 0
                 for i in range(args.calls + 10):
-                    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
-                            "context": {"userId": "Practitioner/bench", "patientId": patient_id(rec)}, "prefetch": prefetch}
+                    body = {
+                        "hook": "patient-view",
+                        "hookInstance": str(uuid.uuid4()),
+                        "context": {"userId": "Practitioner/bench", "patientId": patient_id(rec)},
+                        "prefetch": prefetch,
+                    }
                     headers = signer(base + url) if signer else {}
                     t0 = time.perf_counter()
                     r = http.post(url, json=body, headers=headers)
@@ -111,8 +134,7 @@ def main() -> int:
                     if i >= 10:
                         times.append(dt * 1000)
                         cards = len(r.json()["cards"])
-                print(f"  {label:<22} {cards:>2} cards   p50 {statistics.median(times):6.1f} ms   p95 {pct(times, 95):6.1f} ms   "
-                      f"max {max(times):6.1f} ms")
+                print(f"  {label:<22} {cards:>2} cards   p50 {statistics.median(times):6.1f} ms   p95 {pct(times, 95):6.1f} ms   max {max(times):6.1f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -42,7 +42,9 @@ def main() -> int:
             t2 = time.perf_counter()
             if rep == 0:
                 errors = sum(f.severity == "error" for f in findings)
-                print(f"  {gid}: {len(g.nodes)} nodes, {len(g.rules)} rules; load {t1 - t0:.2f} s, lint {t2 - t1:.2f} s; {errors} error(s), {len(findings)} finding(s)")
+                print(
+                    f"  {gid}: {len(g.nodes)} nodes, {len(g.rules)} rules; load {t1 - t0:.2f} s, lint {t2 - t1:.2f} s; {errors} error(s), {len(findings)} finding(s)"
+                )
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
         print(f"run {rep + 1}: load + lint of all guidelines: {wall:.2f} s wall, {cpu:.2f} s CPU")

@@ -25,8 +25,9 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,7 +40,17 @@ GUIDELINE = "brain-metastases-2020"
 FLOWCHART = "treatment"
 OUT_OF_SCOPE = ("multiple_myeloma", "lymphoma_indolent", "lymphoma_aggressive", "hodgkin_lymphoma", "medulloblastoma_pnet", "ependymoma", "other_primary_cns")
 # tumour types without a subflow of their own (nsclc, sclc, melanoma and breast have one)
-MAIN_PATH_TYPES = ("renal", "prostate", "thyroid", "colorectal", "other_gastrointestinal", "germ_cell_tumour", "other_carcinoma", "other_non_epithelial_solid", "unknown_primary")
+MAIN_PATH_TYPES = (
+    "renal",
+    "prostate",
+    "thyroid",
+    "colorectal",
+    "other_gastrointestinal",
+    "germ_cell_tumour",
+    "other_carcinoma",
+    "other_non_epithelial_solid",
+    "unknown_primary",
+)
 
 
 # --------------------------------------------------------------------------- cases
@@ -49,34 +60,38 @@ def make_cases(n: int, seed: int = 2020) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     cases = []
     for _ in range(n):
-        cases.append({
-            "primary_tumour_type": rng.choice(MAIN_PATH_TYPES + OUT_OF_SCOPE[:1]),
-            "bm_symptomatic": rng.random() < 0.5,
-            "kps": rng.choice([40, 60, 70, 80, 90, 100]),
-            "systemic_therapy_with_intracranial_effect_available": rng.random() < 0.3,
-            "bm_count": rng.choice([1, 1, 2, 3, 5, 10, 11, 15]),
-            "bm_max_diameter_cm": rng.choice([1.0, 2.0, 2.5, 3.5]),
-            "extracranial_disease_status": rng.choice(["none", "controlled_limited", "progressive_not_threatening", "threatening_treatable", "progressive_untreatable"]),
-            "effective_systemic_option_available": rng.random() < 0.7,
-            "dominant_lesion_present": rng.random() < 0.4,
-            "dominant_lesion_diameter_cm": rng.choice([1.5, 2.5, 4.0]),
-            "dominant_lesion_surgically_accessible": rng.random() < 0.6,
-            "tissue_needed_for_diagnosis": rng.random() < 0.1,
-            "hydrocephalus_status": rng.choice(["none"] * 18 + ["asymptomatic", "symptomatic"]),
-            "posterior_fossa_lesion": rng.random() < 0.1,
-            "mass_effect": rng.random() < 0.1,
-            "surgery_outcome": rng.choice(["resection_planned", "no_resection", "no_resection"]),
-            "chemosensitive_tumour_with_extracranial_progression": rng.random() < 0.3,
-            "rapid_symptom_threat": rng.random() < 0.2,
-            "bm_eloquent_or_brainstem": rng.random() < 0.2,
-            "bm_substantial_oedema": rng.random() < 0.2,
-            "bm_total_volume_cm3": rng.choice([5.0, 15.0, 30.0, 31.0, 60.0]),
-            "bm_max_individual_volume_cm3": rng.choice([2.0, 10.0, 20.0, 21.0]),
-            "srs_shared_decision_outcome": rng.choice(["srs", "systemic_therapy", "best_supportive_care"]),
-            "in_trial": rng.random() < 0.1,
-            "bsc_indicated": rng.random() < 0.3,
-            "patient_wants_tumour_directed_treatment": rng.random() >= 0.2,
-        })
+        cases.append(
+            {
+                "primary_tumour_type": rng.choice(MAIN_PATH_TYPES + OUT_OF_SCOPE[:1]),
+                "bm_symptomatic": rng.random() < 0.5,
+                "kps": rng.choice([40, 60, 70, 80, 90, 100]),
+                "systemic_therapy_with_intracranial_effect_available": rng.random() < 0.3,
+                "bm_count": rng.choice([1, 1, 2, 3, 5, 10, 11, 15]),
+                "bm_max_diameter_cm": rng.choice([1.0, 2.0, 2.5, 3.5]),
+                "extracranial_disease_status": rng.choice(
+                    ["none", "controlled_limited", "progressive_not_threatening", "threatening_treatable", "progressive_untreatable"]
+                ),
+                "effective_systemic_option_available": rng.random() < 0.7,
+                "dominant_lesion_present": rng.random() < 0.4,
+                "dominant_lesion_diameter_cm": rng.choice([1.5, 2.5, 4.0]),
+                "dominant_lesion_surgically_accessible": rng.random() < 0.6,
+                "tissue_needed_for_diagnosis": rng.random() < 0.1,
+                "hydrocephalus_status": rng.choice(["none"] * 18 + ["asymptomatic", "symptomatic"]),
+                "posterior_fossa_lesion": rng.random() < 0.1,
+                "mass_effect": rng.random() < 0.1,
+                "surgery_outcome": rng.choice(["resection_planned", "no_resection", "no_resection"]),
+                "chemosensitive_tumour_with_extracranial_progression": rng.random() < 0.3,
+                "rapid_symptom_threat": rng.random() < 0.2,
+                "bm_eloquent_or_brainstem": rng.random() < 0.2,
+                "bm_substantial_oedema": rng.random() < 0.2,
+                "bm_total_volume_cm3": rng.choice([5.0, 15.0, 30.0, 31.0, 60.0]),
+                "bm_max_individual_volume_cm3": rng.choice([2.0, 10.0, 20.0, 21.0]),
+                "srs_shared_decision_outcome": rng.choice(["srs", "systemic_therapy", "best_supportive_care"]),
+                "in_trial": rng.random() < 0.1,
+                "bsc_indicated": rng.random() < 0.3,
+                "patient_wants_tumour_directed_treatment": rng.random() >= 0.2,
+            }
+        )
     return cases
 
 
@@ -102,7 +117,13 @@ def by_hand(f: dict[str, Any]) -> list[str]:
     surgery = True
     if f["bm_count"] == 1 and f["bm_max_diameter_cm"] >= 2.5 and good_ps and limited and f["effective_systemic_option_available"]:
         acts.append("evaluate_resection")
-    elif f["bm_count"] > 1 and f["dominant_lesion_present"] and f["dominant_lesion_diameter_cm"] >= 2.5 and f["dominant_lesion_surgically_accessible"] and good_ps:
+    elif (
+        f["bm_count"] > 1
+        and f["dominant_lesion_present"]
+        and f["dominant_lesion_diameter_cm"] >= 2.5
+        and f["dominant_lesion_surgically_accessible"]
+        and good_ps
+    ):
         acts += ["evaluate_resection", "resection_dominant_plus_srs_remaining"]
     elif f["tissue_needed_for_diagnosis"] or f["hydrocephalus_status"] != "none" or f["posterior_fossa_lesion"] or f["mass_effect"]:
         acts.append("evaluate_resection")
@@ -175,16 +196,59 @@ class HandDurable:
         rule("scope_in", at("scope") & _all_ne(m.f.primary_tumour_type, OUT_OF_SCOPE), [], "mdo")
         rule("mdo_yes", at("mdo") & (m.f.bm_symptomatic == True), ["mdo_discussion"], "ps")  # noqa: E712
         rule("mdo_no", at("mdo") & (m.f.bm_symptomatic == False), [], "ps")  # noqa: E712
-        rule("ps_low_sys", at("ps") & (m.f.kps < 70) & (m.f.systemic_therapy_with_intracranial_effect_available == True), ["rt_reticence_bsc", "reassess_rt_if_kps_improves", "use_prognostic_score", "systemic_therapy_per_tumour_guideline"], None)  # noqa: E712
-        rule("ps_low_bsc", at("ps") & (m.f.kps < 70) & (m.f.systemic_therapy_with_intracranial_effect_available == False), ["rt_reticence_bsc", "reassess_rt_if_kps_improves", "use_prognostic_score", "best_supportive_care", "palliative_care_from_diagnosis"], None)  # noqa: E712
+        rule(
+            "ps_low_sys",
+            at("ps") & (m.f.kps < 70) & (m.f.systemic_therapy_with_intracranial_effect_available == True),
+            ["rt_reticence_bsc", "reassess_rt_if_kps_improves", "use_prognostic_score", "systemic_therapy_per_tumour_guideline"],
+            None,
+        )  # noqa: E712
+        rule(
+            "ps_low_bsc",
+            at("ps") & (m.f.kps < 70) & (m.f.systemic_therapy_with_intracranial_effect_available == False),
+            ["rt_reticence_bsc", "reassess_rt_if_kps_improves", "use_prognostic_score", "best_supportive_care", "palliative_care_from_diagnosis"],
+            None,
+        )  # noqa: E712
         rule("ps_ok", at("ps") & (m.f.kps >= 70), [], "surg")
-        single = (m.f.bm_count == 1) & (m.f.bm_max_diameter_cm >= 2.5) & (m.f.kps >= 70) & ((m.f.extracranial_disease_status == "none") | (m.f.extracranial_disease_status == "controlled_limited")) & (m.f.effective_systemic_option_available == True)  # noqa: E712
-        dominant = (m.f.bm_count > 1) & (m.f.dominant_lesion_present == True) & (m.f.dominant_lesion_diameter_cm >= 2.5) & (m.f.dominant_lesion_surgically_accessible == True) & (m.f.kps >= 70)  # noqa: E712
+        single = (
+            (m.f.bm_count == 1)
+            & (m.f.bm_max_diameter_cm >= 2.5)
+            & (m.f.kps >= 70)
+            & ((m.f.extracranial_disease_status == "none") | (m.f.extracranial_disease_status == "controlled_limited"))
+            & (m.f.effective_systemic_option_available == True)
+        )  # noqa: E712
+        dominant = (
+            (m.f.bm_count > 1)
+            & (m.f.dominant_lesion_present == True)
+            & (m.f.dominant_lesion_diameter_cm >= 2.5)
+            & (m.f.dominant_lesion_surgically_accessible == True)
+            & (m.f.kps >= 70)
+        )  # noqa: E712
         # first-true order of the surgical candidate decision, by hand
-        not_single = (m.f.bm_count != 1) | (m.f.bm_max_diameter_cm < 2.5) | (m.f.kps < 70) | (m.f.extracranial_disease_status == "progressive_not_threatening") | (m.f.extracranial_disease_status == "threatening_treatable") | (m.f.extracranial_disease_status == "progressive_untreatable") | (m.f.effective_systemic_option_available == False)  # noqa: E712
-        not_dominant = (m.f.bm_count <= 1) | (m.f.dominant_lesion_present == False) | (m.f.dominant_lesion_diameter_cm < 2.5) | (m.f.dominant_lesion_surgically_accessible == False) | (m.f.kps < 70)  # noqa: E712
-        other = (m.f.tissue_needed_for_diagnosis == True) | (m.f.hydrocephalus_status != "none") | (m.f.posterior_fossa_lesion == True) | (m.f.mass_effect == True)  # noqa: E712
-        no_other = (m.f.tissue_needed_for_diagnosis == False) & (m.f.hydrocephalus_status == "none") & (m.f.posterior_fossa_lesion == False) & (m.f.mass_effect == False)  # noqa: E712
+        not_single = (
+            (m.f.bm_count != 1)
+            | (m.f.bm_max_diameter_cm < 2.5)
+            | (m.f.kps < 70)
+            | (m.f.extracranial_disease_status == "progressive_not_threatening")
+            | (m.f.extracranial_disease_status == "threatening_treatable")
+            | (m.f.extracranial_disease_status == "progressive_untreatable")
+            | (m.f.effective_systemic_option_available == False)
+        )  # noqa: E712
+        not_dominant = (
+            (m.f.bm_count <= 1)
+            | (m.f.dominant_lesion_present == False)
+            | (m.f.dominant_lesion_diameter_cm < 2.5)
+            | (m.f.dominant_lesion_surgically_accessible == False)
+            | (m.f.kps < 70)
+        )  # noqa: E712
+        other = (
+            (m.f.tissue_needed_for_diagnosis == True) | (m.f.hydrocephalus_status != "none") | (m.f.posterior_fossa_lesion == True) | (m.f.mass_effect == True)
+        )  # noqa: E712
+        no_other = (
+            (m.f.tissue_needed_for_diagnosis == False)
+            & (m.f.hydrocephalus_status == "none")
+            & (m.f.posterior_fossa_lesion == False)
+            & (m.f.mass_effect == False)
+        )  # noqa: E712
         rule("surg_single", at("surg") & single, ["evaluate_resection"], "outcome")
         rule("surg_dominant", at("surg") & not_single & dominant, ["evaluate_resection", "resection_dominant_plus_srs_remaining"], "outcome")
         rule("surg_other", at("surg") & not_single & not_dominant & other, ["evaluate_resection"], "outcome")
@@ -200,14 +264,39 @@ class HandDurable:
         rule("general_systemic_first", chemo & no_threat, ["systemic_first_mri_after_2_3_months"], None)
         within = (m.f.bm_count <= 10) & (m.f.bm_total_volume_cm3 <= 30) & (m.f.bm_max_individual_volume_cm3 <= 20)
         beyond = (m.f.bm_count > 10) | (m.f.bm_total_volume_cm3 > 30) | (m.f.bm_max_individual_volume_cm3 > 20)
-        rule("srs_srs", at("srs") & within & (m.f.srs_shared_decision_outcome == "srs"), ["srs_shared_decision", "srs", "mri_double_dose_contrast", "single_rt_modality"], None)
-        rule("srs_sys", at("srs") & within & (m.f.srs_shared_decision_outcome == "systemic_therapy"), ["srs_shared_decision", "systemic_therapy_per_tumour_guideline"], None)
-        rule("srs_bsc", at("srs") & within & (m.f.srs_shared_decision_outcome == "best_supportive_care"), ["srs_shared_decision", "best_supportive_care", "palliative_care_from_diagnosis"], None)
+        rule(
+            "srs_srs",
+            at("srs") & within & (m.f.srs_shared_decision_outcome == "srs"),
+            ["srs_shared_decision", "srs", "mri_double_dose_contrast", "single_rt_modality"],
+            None,
+        )
+        rule(
+            "srs_sys",
+            at("srs") & within & (m.f.srs_shared_decision_outcome == "systemic_therapy"),
+            ["srs_shared_decision", "systemic_therapy_per_tumour_guideline"],
+            None,
+        )
+        rule(
+            "srs_bsc",
+            at("srs") & within & (m.f.srs_shared_decision_outcome == "best_supportive_care"),
+            ["srs_shared_decision", "best_supportive_care", "palliative_care_from_diagnosis"],
+            None,
+        )
         rule("no_srs", at("srs") & beyond, ["no_srs_in_principle"], "wbrt")
         rule("wbrt_trial", at("wbrt") & (m.f.in_trial == True), ["srs"], None)  # noqa: E712
-        rule("wbrt_sys", at("wbrt") & (m.f.in_trial == False) & (m.f.systemic_therapy_with_intracranial_effect_available == True), ["systemic_therapy_per_tumour_guideline"], None)  # noqa: E712
+        rule(
+            "wbrt_sys",
+            at("wbrt") & (m.f.in_trial == False) & (m.f.systemic_therapy_with_intracranial_effect_available == True),
+            ["systemic_therapy_per_tumour_guideline"],
+            None,
+        )  # noqa: E712
         nosys = at("wbrt") & (m.f.in_trial == False) & (m.f.systemic_therapy_with_intracranial_effect_available == False)  # noqa: E712
-        rule("wbrt_bsc", nosys & ((m.f.bsc_indicated == True) | (m.f.patient_wants_tumour_directed_treatment == False)), ["best_supportive_care", "palliative_care_from_diagnosis"], None)  # noqa: E712
+        rule(
+            "wbrt_bsc",
+            nosys & ((m.f.bsc_indicated == True) | (m.f.patient_wants_tumour_directed_treatment == False)),
+            ["best_supportive_care", "palliative_care_from_diagnosis"],
+            None,
+        )  # noqa: E712
         rule("wbrt_wbrt", nosys & (m.f.bsc_indicated == False) & (m.f.patient_wants_tumour_directed_treatment == True), ["wbrt", "single_rt_modality"], None)  # noqa: E712
         self.rule_names = set(rules)
         self.name = "bench_hand_flow"

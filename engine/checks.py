@@ -11,7 +11,8 @@ adds (every simple cycle, dead ends). The exact proof over all facts and derived
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .errors import Problem
 from .expressions import constants
@@ -67,7 +68,7 @@ def _cycles_and_reach(flowcharts: Mapping[str, Flowchart], nodes: Mapping[str, N
                 stack.append((nid, i + 1))
                 nxt = succ[nid][i]
                 if colour.get(nxt) == 1:
-                    cycle = trail[trail.index(nxt):] + [nxt]
+                    cycle = trail[trail.index(nxt) :] + [nxt]
                     yield Problem(nodes[nxt].location, "the flow has a cycle: " + " -> ".join(cycle))
                     return
                 if not colour.get(nxt):

@@ -20,8 +20,9 @@ The web stepper, the audit and the CDS Hooks feedback endpoint all record this o
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import _yaml
 from .errors import LoadError, Location, Problem, suggest
@@ -50,7 +51,7 @@ class ClinicianDecision:
         doc: _yaml.Doc | None = None,
         path: tuple[Any, ...] = ("clinician_decision",),
         file: str = "<clinician_decision>",
-    ) -> "ClinicianDecision":
+    ) -> ClinicianDecision:
         """Check a ``clinician_decision`` mapping; every problem is reported at once, located
         (``file:line:col`` when `doc` is the loaded case file). `actions` is the guideline's
         action list (``Guideline.actions``) or any collection of known codes."""

@@ -8,8 +8,8 @@ Run-time errors carry the guideline id/version and the node or rule where they h
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 __all__ = [
     "Location",
@@ -33,7 +33,7 @@ class Location:
     col: int = 0
     path: str = ""
 
-    def shifted(self, cols: int) -> "Location":
+    def shifted(self, cols: int) -> Location:
         return Location(self.file, self.line, self.col + cols, self.path)
 
     def __str__(self) -> str:
@@ -141,7 +141,7 @@ def caret_context(line_text: str, col: int) -> str:
     text, pos = line_text.rstrip(), max(col - 1, 0)
     if len(text) > 160:
         start = max(0, min(pos - 60, len(text) - 120))
-        text, pos = ("…" if start else "") + text[start:start + 120] + ("…" if start + 120 < len(text) else ""), pos - start + (1 if start else 0)
+        text, pos = ("…" if start else "") + text[start : start + 120] + ("…" if start + 120 < len(text) else ""), pos - start + (1 if start else 0)
     return f"    {text}\n    {' ' * pos}^"
 
 

@@ -63,7 +63,9 @@ def parse_number(text: str, locale: str | None = None) -> int | float:
     elif _DOT_THOUSANDS.fullmatch(t):
         whole = t.replace(".", "")
         other = f" or {float(t):g}" if t.count(".") == 1 else ""
-        raise BadValue(f"{text!r} is ambiguous: a dot before three digits groups thousands in Dutch notation ({whole}){other}; write {whole}{other} without separators")
+        raise BadValue(
+            f"{text!r} is ambiguous: a dot before three digits groups thousands in Dutch notation ({whole}){other}; write {whole}{other} without separators"
+        )
     if _PLAIN_INT.fullmatch(t):
         return int(t)
     if not _PLAIN_DECIMAL.fullmatch(t):

@@ -7,8 +7,9 @@ word `unknown` means "asked, not known" and is kept apart from an absent fact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from . import _yaml
 from .errors import LoadError, Location, Problem, suggest
@@ -66,7 +67,7 @@ class CaseFacts:
     doc: Positions | None = None
 
     @classmethod
-    def of(cls, case: "CaseFacts | Mapping[str, Any]") -> "CaseFacts":
+    def of(cls, case: CaseFacts | Mapping[str, Any]) -> CaseFacts:
         return case if isinstance(case, CaseFacts) else cls(case)
 
     @property

@@ -83,7 +83,8 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _k("evidence", "text", "GRADE level where given."),
         _k("tag", "text", "e.g. `2011 fallback`, `lecture`, `provisional`."),
     ),
-    "fact": _FACT_KEYS + (
+    "fact": _FACT_KEYS
+    + (
         _k("source", "source", "Where the fact's definition comes from."),
         _NOTE,
     ),
@@ -104,7 +105,8 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _k("if_recommended", "words", "The alert holds only when the walk recommends one of these action codes."),
         _SOURCE,
         _NOTE,
-    ) + tuple(replace(k, required=False) for k in _FACT_KEYS),  # a derive rule declares its fact's type
+    )
+    + tuple(replace(k, required=False) for k in _FACT_KEYS),  # a derive rule declares its fact's type
     "case": (
         _k("when", "expression", "The condition of this case.", required=True),
         _k("value", "expression", "The derived value when it holds.", required=True),
@@ -123,7 +125,12 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _k("question", "text", "The question this decision answers."),
         _k("branches", "list:branch", "The branches; see `exclusive`.", required=True),
         _k("otherwise", "name", "Node id where the walk goes when no branch holds."),
-        _k("exclusive", "boolean", "true (default): at most one branch holds for any patient (`guidewalk lint` proves it); false: the first true branch wins.", default=True),
+        _k(
+            "exclusive",
+            "boolean",
+            "true (default): at most one branch holds for any patient (`guidewalk lint` proves it); false: the first true branch wins.",
+            default=True,
+        ),
         _SOURCE,
         _NOTE,
     ),

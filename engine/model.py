@@ -7,9 +7,10 @@ syntax tree (`expr`) compiled into a closure (`test`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import Location
 from .expressions import Expr

@@ -3,7 +3,8 @@ published survival out, with the source and how well the table is verified."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .expressions import UNKNOWN
 from .facts import CaseFacts, check_facts, to_json_value
@@ -64,7 +65,9 @@ def calculate(module: ScoreModule, g: Guideline, case: CaseFacts | Mapping[str, 
         "result": {"fact": module.result, "value": show(module.result)} if module.result else None,
         "outputs": {o: show(o) for o in module.outputs},
         "derived": {k: to_json_value(v) for k, v in outcome.derived.items()},
-        "notes": [{"rule": r.id, "note": r.note} for r in g.rules if r.note and by_fact.get(r.fact or "") is not None and by_fact[r.fact or ""].value is not UNKNOWN],
+        "notes": [
+            {"rule": r.id, "note": r.note} for r in g.rules if r.note and by_fact.get(r.fact or "") is not None and by_fact[r.fact or ""].value is not UNKNOWN
+        ],
     }
     if missing:
         out["needs"] = missing

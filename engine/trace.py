@@ -102,7 +102,14 @@ class Alert:
     inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule": self.rule, "text": self.text, "severity": self.severity, "source": self.source.to_json() if self.source else None, "origin": self.origin, "inputs": self.inputs}
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "text": self.text,
+            "severity": self.severity,
+            "source": self.source.to_json() if self.source else None,
+            "origin": self.origin,
+            "inputs": self.inputs,
+        }
         if self.note:
             out["note"] = self.note
         return out

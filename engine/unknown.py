@@ -11,9 +11,9 @@ __all__ = ["UNKNOWN"]
 class _Unknown:
     """The value of a fact nobody knows. Distinct from None, False and 0."""
 
-    _instance: "_Unknown | None" = None
+    _instance: _Unknown | None = None
 
-    def __new__(cls) -> "_Unknown":
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -6,7 +6,8 @@ The walk never falls through to `otherwise` while a branch is unknown: it stops 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import __version__
 from .errors import RunError
@@ -113,7 +114,12 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
             v = b.when.test(env)
         except Exception as exc:  # e.g. division by a fact that is 0: located, never swallowed
             shown = ", ".join(f"{f}={env.get(f, UNKNOWN)!r}" for f in b.when.facts)
-            raise RunError(f"condition '{b.when.text}' of decision '{node.id}' failed: {type(exc).__name__}: {exc} ({shown})", guideline=g.id, node=node.id, location=b.when.location) from exc
+            raise RunError(
+                f"condition '{b.when.text}' of decision '{node.id}' failed: {type(exc).__name__}: {exc} ({shown})",
+                guideline=g.id,
+                node=node.id,
+                location=b.when.location,
+            ) from exc
         values.append(v)
         read.update(b.when.facts)
         step.branches.append(
@@ -139,7 +145,9 @@ def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result
             unknown = [f for i in blocking for f in node.branches[i].when.facts if env.get(f, UNKNOWN) is UNKNOWN]
             raise RunError(
                 f"decision '{node.id}' reads {', '.join(unknown)}, which no rule could derive although its inputs are known (a gap in a rule)",
-                guideline=g.id, node=node.id, location=node.location,
+                guideline=g.id,
+                node=node.id,
+                location=node.location,
             )
         result.status = "needs_facts"
         result.needs = needs
@@ -164,6 +172,4 @@ def _alerts(g: Guideline, outcome: RulesOutcome, result: Result) -> None:
         rule = by_id[hit.rule]
         if rule.if_recommended and not recommended.intersection(rule.if_recommended):
             continue
-        result.alerts.append(
-            Alert(rule.id, rule.text or "", rule.severity, rule.source, rule.note, rule.origin, {k: to_json_value(v) for k, v in hit.inputs})
-        )
+        result.alerts.append(Alert(rule.id, rule.text or "", rule.severity, rule.source, rule.note, rule.origin, {k: to_json_value(v) for k, v in hit.inputs}))

@@ -6,7 +6,8 @@ file or the summary is escaped (:func:`html.escape`) before it reaches HTML or S
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .page import escape, html_page
 
@@ -41,8 +42,10 @@ def bar_chart(items: Sequence[tuple[str, float, str]], *, title: str, width: int
     top = max_value if max_value is not None else max(v for _, v, _ in items) or 1.0
     plot_w = width - label_w - value_w
     height = len(items) * (bar_h + gap) + gap
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-             f"<title>{escape(title)}</title>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f"<title>{escape(title)}</title>",
+    ]
     for i, (label, value, text) in enumerate(items):
         y = gap + i * (bar_h + gap)
         w = 0 if top <= 0 else max(0.0, min(1.0, value / top)) * plot_w
@@ -73,13 +76,19 @@ def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
     st = s["status"]
     conc = s.get("concordance")
     title = f"Audit: {g.get('title') or g['id']}"
-    body = [f"<h1>{escape(title)}</h1>",
-            f'<p class="sub">Guideline <code>{escape(g["id"])}</code> version {escape(str(g["version"]))}, flowchart '
-            f'<code>{escape(s["flowchart"])}</code>; cohort <code>{escape(str(s["input"]["file"]))}</code> ({escape(s["input"]["format"])}); '
-            f'rules backend <code>{escape(s["engine"]["rules_backend"])}</code>. What the guideline recommends for each patient, '
-            f"and how often the actual treatment agreed.</p>"]
-    cards = [("patients", _fmt(n)), ("complete walks", _fmt(st["complete"])), ("need facts", _fmt(st["needs_facts"])),
-             ("invalid rows", _fmt(s["invalid_rows"]["count"]))]
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="sub">Guideline <code>{escape(g["id"])}</code> version {escape(str(g["version"]))}, flowchart '
+        f"<code>{escape(s['flowchart'])}</code>; cohort <code>{escape(str(s['input']['file']))}</code> ({escape(s['input']['format'])}); "
+        f"rules backend <code>{escape(s['engine']['rules_backend'])}</code>. What the guideline recommends for each patient, "
+        f"and how often the actual treatment agreed.</p>",
+    ]
+    cards = [
+        ("patients", _fmt(n)),
+        ("complete walks", _fmt(st["complete"])),
+        ("need facts", _fmt(st["needs_facts"])),
+        ("invalid rows", _fmt(s["invalid_rows"]["count"])),
+    ]
     if conc:
         cards.append(("concordance", _fmt(conc["rate"])))
     body.append('<div class="cards">' + "".join(f'<div class="card"><b>{escape(v)}</b>{escape(k)}</div>' for k, v in cards) + "</div>")
@@ -90,8 +99,13 @@ def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
     rec = s["recommendations"]
     body.append("<h2>What the guideline recommends</h2>")
     body.append(f'<p class="note">{escape(rec["note"])}.</p>')
-    body.append(bar_chart([(a["code"], a["patients"], f"{a['patients']:,} ({_fmt(a['share'])})") for a in rec["actions"][:40]],
-                          title="patients per recommended action code", max_value=st["complete"] or 1))
+    body.append(
+        bar_chart(
+            [(a["code"], a["patients"], f"{a['patients']:,} ({_fmt(a['share'])})") for a in rec["actions"][:40]],
+            title="patients per recommended action code",
+            max_value=st["complete"] or 1,
+        )
+    )
     if rec["endpoints"]:
         body.append("<h3>Where the walks end</h3>")
         body.append(_table(("node", "title", "patients"), [(e["node"], e["title"], e["patients"]) for e in rec["endpoints"][:max_rows]], numeric=(2,)))
@@ -100,9 +114,17 @@ def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
     body.append("<h2>Walks that stopped for missing facts</h2>")
     if nf["facts"]:
         body.append(f'<p class="note">{nf["patients"]:,} patients; the facts that would decide the blocking decision, and how often each was missing.</p>')
-        body.append(bar_chart([(f["fact"], f["patients"], f"{f['patients']:,} ({_fmt(f['share'])})") for f in nf["facts"][:40]],
-                              title="patients per missing fact", max_value=nf["patients"] or 1, colour="#b7791f"))
-        body.append(_table(("blocked at node", "title", "patients"), [(b["node"], b["title"], b["patients"]) for b in nf["blocked_at"][:max_rows]], numeric=(2,)))
+        body.append(
+            bar_chart(
+                [(f["fact"], f["patients"], f"{f['patients']:,} ({_fmt(f['share'])})") for f in nf["facts"][:40]],
+                title="patients per missing fact",
+                max_value=nf["patients"] or 1,
+                colour="#b7791f",
+            )
+        )
+        body.append(
+            _table(("blocked at node", "title", "patients"), [(b["node"], b["title"], b["patients"]) for b in nf["blocked_at"][:max_rows]], numeric=(2,))
+        )
     else:
         body.append('<p class="note">None.</p>')
 
@@ -110,26 +132,46 @@ def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
         body.append("<h2>Concordance of the actual treatment</h2>")
         body.append(f'<p class="note">{escape(conc["definition"])}</p>')
         ex = conc["excluded"]
-        body.append(f'<p>{conc["concordant"]:,} of {conc["assessable"]:,} assessable patients concordant ({escape(_fmt(conc["rate"]))}). '
-                    f'Not assessable: {ex["walk_not_complete"]:,} without a complete walk, {ex["no_actual"]:,} without an actual treatment, '
-                    f'{ex["invalid_actual"]:,} with an actual value that is not an action code.</p>')
+        body.append(
+            f"<p>{conc['concordant']:,} of {conc['assessable']:,} assessable patients concordant ({escape(_fmt(conc['rate']))}). "
+            f"Not assessable: {ex['walk_not_complete']:,} without a complete walk, {ex['no_actual']:,} without an actual treatment, "
+            f"{ex['invalid_actual']:,} with an actual value that is not an action code.</p>"
+        )
         nodes = [b for b in conc["by_node"] if b["assessable"]]
         body.append("<h3>Per node: concordant share of the assessable patients passing it</h3>")
-        body.append(bar_chart([(f"{b['node']}", b["rate"] or 0.0, f"{_fmt(b['rate'])} of {b['assessable']:,}") for b in nodes[:80]],
-                              title="concordance per node", max_value=1.0, colour="#2f855a"))
-        body.append(_table(("node", "kind", "title", "patients passing", "assessable", "concordant", "rate"),
-                           [(b["node"], b["kind"], b["title"], b["patients"], b["assessable"], b["concordant"], b["rate"]) for b in conc["by_node"][:max_rows]],
-                           numeric=(3, 4, 5, 6)))
+        body.append(
+            bar_chart(
+                [(f"{b['node']}", b["rate"] or 0.0, f"{_fmt(b['rate'])} of {b['assessable']:,}") for b in nodes[:80]],
+                title="concordance per node",
+                max_value=1.0,
+                colour="#2f855a",
+            )
+        )
+        body.append(
+            _table(
+                ("node", "kind", "title", "patients passing", "assessable", "concordant", "rate"),
+                [(b["node"], b["kind"], b["title"], b["patients"], b["assessable"], b["concordant"], b["rate"]) for b in conc["by_node"][:max_rows]],
+                numeric=(3, 4, 5, 6),
+            )
+        )
         if conc["deviations"]:
             body.append("<h3>Most frequent deviations</h3>")
-            body.append(_table(("the guideline recommends (last recommendation)", "actual", "patients"),
-                               [(", ".join(d["recommended"]), ", ".join(d["actual"]), d["patients"]) for d in conc["deviations"][:max_rows]], numeric=(2,)))
+            body.append(
+                _table(
+                    ("the guideline recommends (last recommendation)", "actual", "patients"),
+                    [(", ".join(d["recommended"]), ", ".join(d["actual"]), d["patients"]) for d in conc["deviations"][:max_rows]],
+                    numeric=(2,),
+                )
+            )
 
     inv = s["invalid_rows"]
     body.append("<h2>Invalid rows</h2>")
     if inv["count"]:
-        body.append(f'<p class="note">{inv["count"]:,} rows: ' + escape(", ".join(f"{k} {v:,}" for k, v in inv["by_status"].items()))
-                    + f". Every one is in the per-patient output with its reasons; the first {min(max_rows, inv['listed']):,} are shown.</p>")
+        body.append(
+            f'<p class="note">{inv["count"]:,} rows: '
+            + escape(", ".join(f"{k} {v:,}" for k, v in inv["by_status"].items()))
+            + f". Every one is in the per-patient output with its reasons; the first {min(max_rows, inv['listed']):,} are shown.</p>"
+        )
         body.append(_table(("row", "status", "reasons"), [(r["row"], r["status"], "; ".join(r["reasons"])) for r in inv["rows"][:max_rows]], numeric=(0,)))
     else:
         body.append('<p class="note">None.</p>')

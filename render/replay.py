@@ -9,9 +9,10 @@ sha256 or version, engine version, rules backend) and shows the first step that 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from guidewalk.engine.errors import GuidewalkError
 
@@ -128,8 +129,6 @@ def compare(record: Mapping[str, Any], now: Mapping[str, Any]) -> ReplayOutcome:
     return out
 
 
-
-
 def _step_text(s: Mapping[str, Any] | None) -> list[str]:
     if s is None:
         return ["    (no such step)"]
@@ -152,7 +151,11 @@ def to_text(out: ReplayOutcome) -> str:
             lines += [f"  - {c}" for c in out.changes]
         return "\n".join(lines) + "\n"
     lines.append("different: the recorded facts give another result with the current guideline and engine")
-    lines.append("what changed:" if out.changes else "what changed: neither the guideline sha256/version nor the engine version (the rules backend or the environment differs?)")
+    lines.append(
+        "what changed:"
+        if out.changes
+        else "what changed: neither the guideline sha256/version nor the engine version (the rules backend or the environment differs?)"
+    )
     lines += [f"  - {c}" for c in out.changes]
     lines.append("result fields that differ: " + ", ".join(out.differing))
     r0, r1 = out.recorded, out.replayed

@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from guidewalk.engine import __version__
 from guidewalk.engine.model import Guideline, Source
@@ -37,7 +38,7 @@ RECORD_SCRIPT_ID = "guidewalk-record"
 def made_now() -> str:
     """UTC time stamp (ISO 8601); $SOURCE_DATE_EPOCH fixes it for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    now = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch else _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch else _dt.datetime.now(_dt.UTC)
     return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -131,21 +132,25 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     add = parts.append
     title = f"Guideline report — {g.title}"
     add(f"<h1>{e(title)}</h1>")
-    add(f'<p>Status: <span class="status status-{e(status)}" id="status">{e(status.replace("_", " "))}</span> — flowchart <code>{e(record.get("flowchart"))}</code></p>')
-    add('<p class="disclaimer">Decision support: this report shows what the guideline recommends for the facts entered, '
-        "with every step of the walk. The decision rests with the clinician and the multidisciplinary meeting (MDO).</p>")
+    add(
+        f'<p>Status: <span class="status status-{e(status)}" id="status">{e(status.replace("_", " "))}</span> — flowchart <code>{e(record.get("flowchart"))}</code></p>'
+    )
+    add(
+        '<p class="disclaimer">Decision support: this report shows what the guideline recommends for the facts entered, '
+        "with every step of the walk. The decision rests with the clinician and the multidisciplinary meeting (MDO).</p>"
+    )
 
     # provenance
     gl, eng = record["guideline"], record["engine"]
     add('<h2 id="provenance">Provenance</h2><table>')
     rows = [
-        ("Guideline", f'{e(gl.get("title"))} (<code>{e(gl.get("id"))}</code>)'),
+        ("Guideline", f"{e(gl.get('title'))} (<code>{e(gl.get('id'))}</code>)"),
         ("Version", e(gl.get("version"))),
         ("Publisher", e(gl.get("publisher"))),
         ("Guideline source", _src({"url": gl.get("source", "")})),
         ("Guideline sha256", f'<code id="sha256">{e(gl.get("sha256"))}</code>'),
         ("Overlays", e(", ".join(record.get("overlays") or []) or "none")),
-        ("Engine", f'guidewalk {e(eng.get("version"))}, rules backend <code>{e(eng.get("rules_backend"))}</code>'),
+        ("Engine", f"guidewalk {e(eng.get('version'))}, rules backend <code>{e(eng.get('rules_backend'))}</code>"),
         ("Case file", e(record.get("case_file") or "—")),
         ("Made", f'<time id="made">{e(record.get("made"))}</time>'),
         ("Replay", "<code>guidewalk replay THIS_FILE</code> re-runs the recorded facts against the current guideline and engine"),
@@ -161,7 +166,9 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
         add('<p class="muted">No recommendation was reached.</p>')
     for r in recs:
         codes = ", ".join(f"<code>{e(c)}</code> ({e(g.actions.get(c, ''))})" for c in r.get("actions", []))
-        add(f'<div class="rec"><div class="rec-text">{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>')
+        add(
+            f'<div class="rec"><div class="rec-text">{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
+        )
         add(f"<div>Source: {_src(r.get('source'))}</div>")
         if r.get("note"):
             add(f'<div class="note">Note: {e(r.get("note"))}</div>')
@@ -170,7 +177,9 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
         add('<h2 id="needs">Facts needed to go on</h2><table><tr><th>fact</th><th>question</th><th>valid values</th></tr>')
         for n in res.get("needs", []):
             spec = g.spec(str(n))
-            add(f"<tr><td><code>{e(n)}</code></td><td>{e(spec.question if spec else '')}</td><td>{e(spec.describe_domain() + (' ' + spec.unit if spec and spec.unit else '') if spec else '')}</td></tr>")
+            add(
+                f"<tr><td><code>{e(n)}</code></td><td>{e(spec.question if spec else '')}</td><td>{e(spec.describe_domain() + (' ' + spec.unit if spec and spec.unit else '') if spec else '')}</td></tr>"
+            )
         add("</table>")
     if res.get("errors"):
         add('<h2 id="errors">Invalid facts (nothing was walked)</h2><table><tr><th>fact</th><th>problem</th></tr>')
@@ -190,8 +199,12 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     for a in alerts:
         sev = str(a.get("severity", ""))
         ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (a.get("inputs") or {}).items())
-        add(f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
-            + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "") + (f"; inputs: {ins}" if ins else "") + "</div>")
+        add(
+            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
+            + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "")
+            + (f"; inputs: {ins}" if ins else "")
+            + "</div>"
+        )
         add(f"<div>Source: {_src(a.get('source'))}</div>")
         if a.get("note"):
             add(f'<div class="note">Note: {e(a.get("note"))}</div>')
@@ -216,11 +229,13 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     for d in res.get("derivations") or []:
         rule = by_rule.get(str(d.get("rule")))
         how = f" (case {int(d['case']) + 1})" if d.get("case") is not None else ""
-        origin = f" <span class=\"muted\">{e(d.get('origin'))}</span>" if d.get("origin") else ""
+        origin = f' <span class="muted">{e(d.get("origin"))}</span>' if d.get("origin") else ""
         src = f"<br/>{_src(rule.source)}" if rule and rule.source else ""
         note = f'<br/><span class="note">{e(rule.note)}</span>' if rule and rule.note else ""
         ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (d.get("inputs") or {}).items())
-        add(f"<tr><td><code>{e(d.get('fact'))}</code></td><td>{e(show_value(d.get('value')))}</td><td><code>{e(d.get('rule'))}</code>{e(how)}{origin}{src}{note}</td><td>{ins}</td></tr>")
+        add(
+            f"<tr><td><code>{e(d.get('fact'))}</code></td><td>{e(show_value(d.get('value')))}</td><td><code>{e(d.get('rule'))}</code>{e(how)}{origin}{src}{note}</td><td>{ins}</td></tr>"
+        )
     if not res.get("derivations"):
         add('<tr><td colspan="4" class="muted">none</td></tr>')
     add("</table>")
@@ -236,8 +251,11 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
     # steps
     add('<h2 id="steps">Every step of the walk</h2>')
     for s in res.get("trace") or []:
-        add(f'<table class="step" id="step-{e(s.get("step"))}"><tr><th colspan="4">Step {e(s.get("step"))}: {e(s.get("kind"))} <code>{e(s.get("node"))}</code>'
-            + (f" — {e(s.get('title'))}" if s.get("title") else "") + f' <span class="muted">(flowchart {e(s.get("flowchart"))})</span></th></tr>')
+        add(
+            f'<table class="step" id="step-{e(s.get("step"))}"><tr><th colspan="4">Step {e(s.get("step"))}: {e(s.get("kind"))} <code>{e(s.get("node"))}</code>'
+            + (f" — {e(s.get('title'))}" if s.get("title") else "")
+            + f' <span class="muted">(flowchart {e(s.get("flowchart"))})</span></th></tr>'
+        )
         if s.get("kind") == "decision":
             if s.get("question"):
                 add(f'<tr><td colspan="4"><b>{e(s.get("question"))}</b></td></tr>')
@@ -249,8 +267,10 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
                 facts_read = ", ".join(f"{e(k)} = {e(show_value(x))}" for k, x in (b.get("facts") or {}).items())
                 note = f'<br/><span class="note">{e(b["note"])}</span>' if b.get("note") else ""
                 row_cls = ' class="taken"' if taken else ""
-                add(f'<tr{row_cls}><td><code>{e(b.get("readable") or b.get("when"))}</code>{note}</td><td>{facts_read}</td>'
-                    f'<td class="v-{vcls}">{e(show_value(v))}</td><td><code>{e(b.get("to"))}</code></td></tr>')
+                add(
+                    f"<tr{row_cls}><td><code>{e(b.get('readable') or b.get('when'))}</code>{note}</td><td>{facts_read}</td>"
+                    f'<td class="v-{vcls}">{e(show_value(v))}</td><td><code>{e(b.get("to"))}</code></td></tr>'
+                )
             if s.get("otherwise"):
                 cls = ' class="taken"' if s.get("how") == "otherwise" else ""
                 add(f'<tr{cls}><td colspan="3">otherwise (no branch holds)</td><td><code>{e(s.get("otherwise"))}</code></td></tr>')
@@ -278,13 +298,17 @@ def _why_not_section(add: Any, wn: Mapping[str, Any]) -> None:
     if changes:
         add("<table><tr><th>fact</th><th>entered</th><th>would need</th><th>any value with</th></tr>")
         for c in changes:
-            add(f"<tr><td><code>{e(c.get('fact'))}</code></td><td>{e(show_value(c.get('from')))}</td><td>{e(show_value(c.get('to')))}</td><td>{e(c.get('range') or '')}</td></tr>")
+            add(
+                f"<tr><td><code>{e(c.get('fact'))}</code></td><td>{e(show_value(c.get('from')))}</td><td>{e(show_value(c.get('to')))}</td><td>{e(c.get('range') or '')}</td></tr>"
+            )
         add("</table>")
     steps = wn.get("path") or []
     if steps:
         add("<p>Decisions on the way:</p><ul>")
         for p in steps:
-            add(f"<li><code>{e(p.get('node'))}</code>: {e(p.get('how'))} → <code>{e(p.get('to'))}</code> <span class=\"muted\">{e(p.get('source') or '')}</span></li>")
+            add(
+                f'<li><code>{e(p.get("node"))}</code>: {e(p.get("how"))} → <code>{e(p.get("to"))}</code> <span class="muted">{e(p.get("source") or "")}</span></li>'
+            )
         add("</ul>")
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, TextIO
 
 from .text import show_number, show_value
 
@@ -100,8 +101,6 @@ def _why_text(session: Any) -> str:
     if reach:
         lines.append("Still reachable: " + ", ".join(reach))
     return "\n".join(lines)
-
-
 
 
 def _normalise_input(p: Any, text: str) -> Any:

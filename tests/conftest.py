@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import os
+from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -25,7 +24,7 @@ MINI = TESTS / "fixtures" / "mini"
 CASES = TESTS / "cases"
 
 
-@lru_cache(maxsize=None)
+@cache
 def guideline(gid: str) -> Guideline:
     """A shipped guideline, loaded once per test session."""
     return load_guideline(gid)

@@ -16,11 +16,24 @@ FHIR = TESTS / "fhir"
 
 # bundle -> (guideline, case file, evaluation date, facts the record adds that the case file leaves out)
 LECTURE = {
-    "brain-lecture-case-1": ("brain-metastases-2020", "tests/cases/brain-metastases-2020/s01a_lecture_case1_nsclc_4_bm_2019.yaml", "2019-03-15",
-                             {"brain_metastases_present": True}),
-    "brain-lecture-case-2": ("brain-metastases-2020", "tests/cases/brain-metastases-2020/s02a_lecture_case2_her2_breast_new_bm_2023.yaml", "2023-01-20",
-                             {"brain_metastases_present": True}),
-    "leptomeningeal-lecture-case": ("leptomeningeal-metastases-2020", "tests/cases/leptomeningeal-metastases-2020/s01_lecture_egfr_nsclc.yaml", "2020-02-10", {}),
+    "brain-lecture-case-1": (
+        "brain-metastases-2020",
+        "tests/cases/brain-metastases-2020/s01a_lecture_case1_nsclc_4_bm_2019.yaml",
+        "2019-03-15",
+        {"brain_metastases_present": True},
+    ),
+    "brain-lecture-case-2": (
+        "brain-metastases-2020",
+        "tests/cases/brain-metastases-2020/s02a_lecture_case2_her2_breast_new_bm_2023.yaml",
+        "2023-01-20",
+        {"brain_metastases_present": True},
+    ),
+    "leptomeningeal-lecture-case": (
+        "leptomeningeal-metastases-2020",
+        "tests/cases/leptomeningeal-metastases-2020/s01_lecture_egfr_nsclc.yaml",
+        "2020-02-10",
+        {},
+    ),
     "spinal-lecture-case-diagnostics": ("spinal-metastases", "tests/cases/spinal-metastases/lecture-68y-sins14-diagnostics.yaml", "2024-05-13", {}),
     "spinal-lecture-case-treatment": ("spinal-metastases", "tests/cases/spinal-metastases/lecture-68y-sins14-treatment.yaml", "2024-05-13", {}),
 }

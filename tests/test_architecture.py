@@ -39,7 +39,12 @@ def _imports(name: str, path: Path) -> set[str]:
     package = name if is_pkg else name.rpartition(".")[0]
     found: set[str] = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING") for n in ast.walk(block)}
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for n in ast.walk(block)
+    }
     for node in ast.walk(tree):
         if id(node) in typing_only:  # imports for type checkers only never run
             continue
@@ -104,6 +109,6 @@ def test_only_the_cli_builds_parsers() -> None:
 
 
 def test_every_module_says_what_it_is() -> None:
-    for name, path in MODULES.items():
+    for path in MODULES.values():
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
         assert doc and doc.strip(), f"{path}: a module docstring whose first line says what it is"

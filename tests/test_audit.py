@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import guideline
 
 from guidewalk.engine.audit import audit
-from guidewalk.engine.audit.fast import FastWalker, ValueClasses, threshold_facts
 from guidewalk.engine.audit.cohort import Truth, generate, write_cohort
+from guidewalk.engine.audit.fast import FastWalker, ValueClasses, threshold_facts
 from guidewalk.engine.errors import RunError
 from guidewalk.engine.expressions import UNKNOWN
 from guidewalk.engine.facts import coerce
@@ -21,8 +22,6 @@ from guidewalk.engine.load import load_guideline
 from guidewalk.engine.model import Guideline
 from guidewalk.engine.rules import BuiltinRules
 from guidewalk.engine.walk import run
-
-from conftest import guideline
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"
 GUIDELINE = str(FIXTURE / "cohortx")
@@ -214,8 +213,11 @@ def test_malformed_csv_rows_quotes_and_chunk_boundaries(tmp_path: Path) -> None:
 
 def test_bad_json_lines_reported(tmp_path: Path) -> None:
     p = tmp_path / "b.jsonl"
-    p.write_text('{"kps": 80, "bm_count": 2, "bm_max_diameter_cm": 1, "symptomatic": false, "actual": "srs"}\n{"kps": 80,\n[1, 2]\n\n'
-                 '{"kps": 40, "symptomatic": true, "extra_key": 1, "good_ps": true}\n', encoding="utf-8")
+    p.write_text(
+        '{"kps": 80, "bm_count": 2, "bm_max_diameter_cm": 1, "symptomatic": false, "actual": "srs"}\n{"kps": 80,\n[1, 2]\n\n'
+        '{"kps": 40, "symptomatic": true, "extra_key": 1, "good_ps": true}\n',
+        encoding="utf-8",
+    )
     lines, s, _ = _audit(p)
     by = {p["row"]: p for p in lines}
     assert by[1]["status"] == "complete" and by[1]["concordant"] is True
@@ -257,9 +259,14 @@ def test_parallel_output_equals_serial(cohort: dict[str, Any]) -> None:
 
 def test_mapping_renames_and_recodes(tmp_path: Path) -> None:
     canon = tmp_path / "canon.csv"
-    canon.write_text("kps,bm_count,bm_max_diameter_cm,symptomatic,sex,actual\n80,2,1.5,no,male,srs\n90,12,1.5,yes,female,wbrt\n40,1,1.5,no,female,srs\n", encoding="utf-8")
+    canon.write_text(
+        "kps,bm_count,bm_max_diameter_cm,symptomatic,sex,actual\n80,2,1.5,no,male,srs\n90,12,1.5,yes,female,wbrt\n40,1,1.5,no,female,srs\n", encoding="utf-8"
+    )
     dutch = tmp_path / "nl.csv"
-    dutch.write_text("kps_score,aantal_mets,bm_max_diameter_cm,symptomen,geslacht,behandeling\n80,2,1.5,nee,M,SRS\n90,12,1.5,ja,V,WBRT\n40,1,1.5,nee,V,SRS\n", encoding="utf-8")
+    dutch.write_text(
+        "kps_score,aantal_mets,bm_max_diameter_cm,symptomen,geslacht,behandeling\n80,2,1.5,nee,M,SRS\n90,12,1.5,ja,V,WBRT\n40,1,1.5,nee,V,SRS\n",
+        encoding="utf-8",
+    )
     mp = tmp_path / "map.yaml"
     mp.write_text(
         "kps_score: kps\naantal_mets: {fact: bm_count}\nsymptomen: symptomatic\n"
@@ -286,8 +293,25 @@ def test_cli_writes_summary_and_escaped_html(tmp_path: Path, cohort: dict[str, A
     from guidewalk.cli import main
 
     out, summ, page = tmp_path / "o.jsonl", tmp_path / "s.json", tmp_path / "s.html"
-    rc = main(["audit", GUIDELINE, str(cohort["csv"][0]), "--flowchart", "treatment", "--actual", "actual", "-o", str(out),
-               "--summary", str(summ), "--html", str(page), "--jobs", "1"])
+    rc = main(
+        [
+            "audit",
+            GUIDELINE,
+            str(cohort["csv"][0]),
+            "--flowchart",
+            "treatment",
+            "--actual",
+            "actual",
+            "-o",
+            str(out),
+            "--summary",
+            str(summ),
+            "--html",
+            str(page),
+            "--jobs",
+            "1",
+        ]
+    )
     assert rc == 0
     assert "concordance:" in capsys.readouterr().out
     s = json.loads(summ.read_text())

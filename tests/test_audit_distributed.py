@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from guidewalk.engine.audit import audit
-from guidewalk.engine.audit.dask import dask_executor
 from guidewalk.engine.audit.cohort import write_cohort
+from guidewalk.engine.audit.dask import dask_executor
 from guidewalk.engine.load import load_guideline
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from test_session import ARTIFACTS, CASES, FIXTURE_CASES, FIXTURE_ROOT, read_golden, shipped
 
 from guidewalk.engine.load import default_root, guideline_ids
 from guidewalk.render.web import make_server
-
-from test_session import ARTIFACTS, CASES, FIXTURE_CASES, FIXTURE_ROOT, read_golden, shipped
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -154,8 +154,8 @@ def test_walk_golden_case_in_browser(server: str, browser: Any, name: str, ref: 
             pytest.fail("the walk had no numeric question to enter a wrong value into")
         exp = data["expect"]
         text = page.inner_text("#ask")
-        from guidewalk.engine.walk import run
         from guidewalk.engine.rules import BuiltinRules
+        from guidewalk.engine.walk import run
 
         ref_res = run(g, facts, flowchart=data.get("flowchart"), rules=BuiltinRules())
         for r in ref_res.recommendations:

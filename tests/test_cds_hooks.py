@@ -13,9 +13,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -26,15 +27,14 @@ pytest.importorskip("fhir.resources")
 
 import httpx  # noqa: E402
 import jwt  # noqa: E402
+from conftest import ROOT  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from fhir_support import answer, as_of, bundle, patient_id, prefetch_for  # noqa: E402
 
 from guidewalk.engine.errors import GuidewalkError  # noqa: E402
 from guidewalk.render.cds_hooks.app import ServiceConfig, create_app  # noqa: E402
 from guidewalk.render.cds_hooks.auth import Issuer, parse_issuer  # noqa: E402
 from guidewalk.render.cds_hooks.cards import check_response, md  # noqa: E402
-
-from conftest import ROOT  # noqa: E402
-from fhir_support import answer, as_of, bundle, patient_id, prefetch_for  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -50,8 +50,18 @@ class Keys:
         jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
         self.jwks = {"keys": [jwk]}
 
-    def token(self, aud: str, *, iss: str = ISS, exp_in: int = 300, jti: str | None = None, alg: str = "RS256", headers: dict[str, Any] | None = None,
-              drop: tuple[str, ...] = (), key: Any = None) -> str:
+    def token(
+        self,
+        aud: str,
+        *,
+        iss: str = ISS,
+        exp_in: int = 300,
+        jti: str | None = None,
+        alg: str = "RS256",
+        headers: dict[str, Any] | None = None,
+        drop: tuple[str, ...] = (),
+        key: Any = None,
+    ) -> str:
         now = int(time.time())
         claims = {"iss": iss, "aud": aud, "iat": now, "exp": now + exp_in, "jti": jti or str(uuid.uuid4()), "sub": "ehr-client"}
         for d in drop:
@@ -82,8 +92,7 @@ def hook_body(name: str, templates: dict[str, str], *, drop: tuple[str, ...] = (
     rec = bundle(name)
     pid = patient_id(rec)
     pre = {k: v for k, v in prefetch_for(rec, templates, pid).items() if k not in drop}
-    return {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": {"userId": "Practitioner/neuro-1", "patientId": pid},
-            "prefetch": pre}
+    return {"hook": "patient-view", "hookInstance": str(uuid.uuid4()), "context": {"userId": "Practitioner/neuro-1", "patientId": pid}, "prefetch": pre}
 
 
 @pytest.fixture(scope="module")
@@ -195,15 +204,28 @@ def test_feedback_is_stored_as_deviation_records(dev_app: Any) -> None:
     cards = c.post(f"/cds-services/{BRAIN}", json=hook_body("brain-lecture-case-1", templates(dev_app))).json()["cards"]
     srs = next(x for x in cards if "`srs`" in x["detail"])
     alert = next(x for x in cards if x["indicator"] == "critical")
-    fb = {"feedback": [
-        {"card": srs["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": srs["suggestions"][0]["uuid"]}], "outcomeTimestamp": "2019-03-15T10:05:31Z"},
-        {"card": srs["uuid"], "outcome": "overridden", "overrideReason": {"reason": {"system": "urn:guidewalk:fhir:CodeSystem:override-reason",
-                                                                                    "code": "patient-preference"}, "userComment": "wants WBRT"},
-         "outcomeTimestamp": "2019-03-15T10:06:00.52Z"},
-        {"card": srs["uuid"], "outcome": "overridden", "outcomeTimestamp": "2019-03-15T10:07:00Z"},
-        {"card": alert["uuid"], "outcome": "overridden", "outcomeTimestamp": "2019-03-15T10:08:00Z"},
-        {"card": "00000000-0000-0000-0000-000000000000", "outcome": "overridden", "outcomeTimestamp": "2019-03-15T10:09:00Z"},
-    ]}
+    fb = {
+        "feedback": [
+            {
+                "card": srs["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": srs["suggestions"][0]["uuid"]}],
+                "outcomeTimestamp": "2019-03-15T10:05:31Z",
+            },
+            {
+                "card": srs["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {
+                    "reason": {"system": "urn:guidewalk:fhir:CodeSystem:override-reason", "code": "patient-preference"},
+                    "userComment": "wants WBRT",
+                },
+                "outcomeTimestamp": "2019-03-15T10:06:00.52Z",
+            },
+            {"card": srs["uuid"], "outcome": "overridden", "outcomeTimestamp": "2019-03-15T10:07:00Z"},
+            {"card": alert["uuid"], "outcome": "overridden", "outcomeTimestamp": "2019-03-15T10:08:00Z"},
+            {"card": "00000000-0000-0000-0000-000000000000", "outcome": "overridden", "outcomeTimestamp": "2019-03-15T10:09:00Z"},
+        ]
+    }
     r = c.post(f"/cds-services/{BRAIN}/feedback", json=fb)
     assert r.status_code == 200 and r.json() == {"stored": 5}
     rows = dev_app.state.store.feedback()[-5:]
@@ -216,8 +238,11 @@ def test_feedback_is_stored_as_deviation_records(dev_app: Any) -> None:
     with sqlite3.connect(dev_app.state.store.path) as db:
         dump = "\n".join(db.iterdump())
     assert "lecture-56" not in dump
-    for bad in ({}, {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2019-03-15T10:00:00Z"}]},
-                {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]}):
+    for bad in (
+        {},
+        {"feedback": [{"card": "x", "outcome": "ignored", "outcomeTimestamp": "2019-03-15T10:00:00Z"}]},
+        {"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
+    ):
         assert c.post(f"/cds-services/{BRAIN}/feedback", json=bad).status_code == 400
 
 
@@ -276,8 +301,14 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(dev_app: Any, fhir_ser
 
 @pytest.fixture(scope="module")
 def secure_app(tmp_path_factory: pytest.TempPathFactory, jwks_file: Path) -> Any:
-    return create_app(ServiceConfig(issuers=[Issuer(ISS, str(jwks_file))], db=str(tmp_path_factory.mktemp("db2") / "fb.sqlite3"),
-                                    as_of=as_of("brain-lecture-case-1"), cors_origins=["https://sandbox.cds-hooks.org"]))
+    return create_app(
+        ServiceConfig(
+            issuers=[Issuer(ISS, str(jwks_file))],
+            db=str(tmp_path_factory.mktemp("db2") / "fb.sqlite3"),
+            as_of=as_of("brain-lecture-case-1"),
+            cors_origins=["https://sandbox.cds-hooks.org"],
+        )
+    )
 
 
 def test_jwt_good_token_accepted_bad_ones_refused(secure_app: Any, keys: Keys) -> None:
@@ -302,8 +333,12 @@ def test_jwt_good_token_accepted_bad_ones_refused(secure_app: Any, keys: Keys) -
         "no jti": keys.token(aud, drop=("jti",)),
         "too long-lived": keys.token(aud, exp_in=86400),
         "jku not allowed": keys.token(aud, headers={"jku": "https://evil.example/jwks.json"}),
-        "HMAC": jwt.encode({"iss": ISS, "aud": aud, "exp": int(time.time()) + 60, "iat": int(time.time()), "jti": "h"}, "secret-key-0123456789-0123456789",
-                           algorithm="HS256", headers={"kid": keys.kid}),
+        "HMAC": jwt.encode(
+            {"iss": ISS, "aud": aud, "exp": int(time.time()) + 60, "iat": int(time.time()), "jti": "h"},
+            "secret-key-0123456789-0123456789",
+            algorithm="HS256",
+            headers={"kid": keys.kid},
+        ),
         "not a JWT": "abc.def",
     }
     for why, token in refused.items():
@@ -362,8 +397,11 @@ def test_jwks_by_url(keys: Keys, tmp_path: Path) -> None:
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{srv.server_address[1]}/.well-known/jwks.json"
-        app = create_app(ServiceConfig(guidelines=["brain-metastases-2020"], issuers=[parse_issuer(f"{ISS}={url}")], db=str(tmp_path / "f.db"),
-                                       as_of=as_of("brain-lecture-case-1")))
+        app = create_app(
+            ServiceConfig(
+                guidelines=["brain-metastases-2020"], issuers=[parse_issuer(f"{ISS}={url}")], db=str(tmp_path / "f.db"), as_of=as_of("brain-lecture-case-1")
+            )
+        )
         aud = f"http://testserver/cds-services/{BRAIN}"
         body = hook_body("brain-lecture-case-1", templates(app))
         ok = client(app).post(f"/cds-services/{BRAIN}", json=body, headers={"Authorization": f"Bearer {keys.token(aud, headers={'jku': url})}"})
@@ -376,11 +414,26 @@ def test_jwks_by_url(keys: Keys, tmp_path: Path) -> None:
 
 def test_markdown_is_escaped() -> None:
     assert md("<script>x</script> [a](javascript:b) *c*") == "&lt;script&gt;x&lt;/script&gt; \\[a\\]\\(javascript:b\\) \\*c\\*"
-    bad = {"cards": [{"summary": "x" * 140, "indicator": "success", "source": {}, "suggestions": [{"label": "a"}],
-                      "links": [{"label": "l", "url": "javascript:alert(1)", "type": "absolute", "appContext": "x"}]}]}
+    bad = {
+        "cards": [
+            {
+                "summary": "x" * 140,
+                "indicator": "success",
+                "source": {},
+                "suggestions": [{"label": "a"}],
+                "links": [{"label": "l", "url": "javascript:alert(1)", "type": "absolute", "appContext": "x"}],
+            }
+        ]
+    }
     problems = "\n".join(check_response(bad))
-    for want in ("summary: 140 characters", "indicator: must be", "source: required", "selectionBehavior: required", "appContext: only for smart",
-                 "url: must be an absolute"):
+    for want in (
+        "summary: 140 characters",
+        "indicator: must be",
+        "source: required",
+        "selectionBehavior: required",
+        "appContext: only for smart",
+        "url: must be an absolute",
+    ):
         assert want in problems
 
 
@@ -397,8 +450,22 @@ def test_end_to_end_with_uvicorn(tmp_path: Path, keys: Keys, jwks_file: Path) ->
     port = _free_port()
     db = tmp_path / "feedback.sqlite3"
     log = tmp_path / "server.log"
-    cmd = [sys.executable, "-m", "guidewalk", "cds-hooks", "--port", str(port), "--db", str(db), "--issuer", f"{ISS}={jwks_file}",
-           "--as-of", "2019-03-15", "--guideline", "brain-metastases-2020"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "guidewalk",
+        "cds-hooks",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--issuer",
+        f"{ISS}={jwks_file}",
+        "--as-of",
+        "2019-03-15",
+        "--guideline",
+        "brain-metastases-2020",
+    ]
     with open(log, "wb") as logf:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}"
@@ -411,7 +478,7 @@ def test_end_to_end_with_uvicorn(tmp_path: Path, keys: Keys, jwks_file: Path) ->
                     break
                 except httpx.TransportError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError("the service did not start:\n" + log.read_text(errors="replace"))
+                        raise AssertionError("the service did not start:\n" + log.read_text(errors="replace")) from None
                     time.sleep(0.2)
             assert disc.status_code == 200
             (svc,) = disc.json()["services"]
@@ -435,8 +502,16 @@ def test_end_to_end_with_uvicorn(tmp_path: Path, keys: Keys, jwks_file: Path) ->
             r = http.post(f"/cds-services/{BRAIN}", json=body)
             assert r.status_code == 401
             # feedback stored
-            fb = {"feedback": [{"card": srs["uuid"], "outcome": "overridden", "outcomeTimestamp": "2019-03-15T11:00:00Z",
-                                "overrideReason": {"reason": {"system": "urn:guidewalk:fhir:CodeSystem:override-reason", "code": "mdo-decision"}}}]}
+            fb = {
+                "feedback": [
+                    {
+                        "card": srs["uuid"],
+                        "outcome": "overridden",
+                        "outcomeTimestamp": "2019-03-15T11:00:00Z",
+                        "overrideReason": {"reason": {"system": "urn:guidewalk:fhir:CodeSystem:override-reason", "code": "mdo-decision"}},
+                    }
+                ]
+            }
             r = http.post(f"/cds-services/{BRAIN}/feedback", json=fb, headers={"Authorization": f"Bearer {keys.token(aud + '/feedback')}"})
             assert r.status_code == 200
             # answers within 500 ms (median of a few calls on a shared CI machine)
@@ -455,8 +530,15 @@ def test_end_to_end_with_uvicorn(tmp_path: Path, keys: Keys, jwks_file: Path) ->
             proc.wait()
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT outcome, concordance, decision FROM feedback").fetchall()
-    assert rows == [("overridden", "deviation_with_reason", json.dumps({"actions": [], "reason": "Decided otherwise in the multidisciplinary meeting (MDO)",
-                                                                          "by": "Practitioner/neuro-1", "date": "2019-03-15"}))]
+    assert rows == [
+        (
+            "overridden",
+            "deviation_with_reason",
+            json.dumps(
+                {"actions": [], "reason": "Decided otherwise in the multidisciplinary meeting (MDO)", "by": "Practitioner/neuro-1", "date": "2019-03-15"}
+            ),
+        )
+    ]
     text = log.read_text(errors="replace")
     assert "hook guidewalk-brain-metastases-2020" in text
     for secret in ("lecture-56", "Practitioner/neuro-1", "Bearer", "eyJ"):  # no patient id, user, token in the log

@@ -8,12 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import guideline
 
 from guidewalk.engine.audit.cohort import flow_actions, flow_facts, generate, write_cohort
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.model import Guideline
-
-from conftest import guideline
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audit"
 
@@ -35,14 +34,31 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, gx: Guideline) 
 def test_columns_are_the_facts_the_flowchart_reads(gx: Guideline) -> None:
     facts = flow_facts(gx, "treatment")
     # read through derived facts too (good_ps -> kps, prognosis -> age, extracranial ...)
-    assert set(facts) == {"symptomatic", "kps", "age_years", "extracranial_metastases", "primary_tumour_type",
-                          "prior_systemic_therapies", "bm_count", "bm_max_diameter_cm"}
+    assert set(facts) == {
+        "symptomatic",
+        "kps",
+        "age_years",
+        "extracranial_metastases",
+        "primary_tumour_type",
+        "prior_systemic_therapies",
+        "bm_count",
+        "bm_max_diameter_cm",
+    }
     assert "sex" not in facts
-    assert set(flow_actions(gx, "treatment")) == {"dexamethasone", "mdo_discussion", "srs", "resection", "wbrt", "best_supportive_care", "t_dm1", "systemic_therapy"}
+    assert set(flow_actions(gx, "treatment")) == {
+        "dexamethasone",
+        "mdo_discussion",
+        "srs",
+        "resection",
+        "wbrt",
+        "best_supportive_care",
+        "t_dm1",
+        "systemic_therapy",
+    }
 
 
 def test_distributions_are_plausible_and_missingness_as_asked(gx: Guideline) -> None:
-    (columns, rows), = list(generate(gx, 20_000, flowchart="treatment", seed=1, missing_rate=0.05, chunk=20_000))
+    ((columns, rows),) = list(generate(gx, 20_000, flowchart="treatment", seed=1, missing_rate=0.05, chunk=20_000))
     col = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
     kps = [v for v in col["kps"] if v is not None]
     assert set(kps) <= {30, 40, 50, 60, 70, 80, 90, 100} and 0.62 < sum(v >= 70 for v in kps) / len(kps) < 0.74  # weights: 68 % KPS >= 70
@@ -87,7 +103,7 @@ def test_shipped_guideline_cohort_has_realistic_columns() -> None:
     g = guideline("brain-metastases-2020")
     facts = flow_facts(g, "treatment")
     assert {"kps", "bm_count", "primary_tumour_type"} <= set(facts)
-    (columns, rows), = list(generate(g, 500, flowchart="treatment", seed=3, chunk=500))
+    ((columns, rows),) = list(generate(g, 500, flowchart="treatment", seed=3, chunk=500))
     assert columns[-1] == "actual" and len(rows) == 500
     assert sum(r[-1] is None for r in rows) < 25  # 1 % without an actual treatment by default
 

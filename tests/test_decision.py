@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT, guideline
 
 from guidewalk.engine import _yaml
 from guidewalk.engine.decision import ClinicianDecision, concordance
 from guidewalk.engine.errors import LoadError
 from guidewalk.engine.walk import run
-
-from conftest import ROOT, guideline
 
 
 def test_from_json_checks_codes_with_locations() -> None:

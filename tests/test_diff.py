@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from guidewalk.cli import main
-from guidewalk.engine.verify.diff import Region, affected, effect, structural
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.verify.diff import Region, affected, effect, structural
 from guidewalk.engine.walk import run
 
 TESTS = Path(__file__).resolve().parent

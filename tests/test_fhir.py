@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import ROOT, guideline
+from fhir_support import FHIR, LECTURE, as_of, case
 
 from guidewalk.cli import main
 from guidewalk.engine.errors import LoadError
@@ -26,9 +28,6 @@ from guidewalk.engine.fhir.output import guidance_bundle
 from guidewalk.engine.fhir.prefetch import prefetch_templates
 from guidewalk.engine.fhir.summary import LIMIT, shorten, summary_of
 from guidewalk.engine.walk import run
-
-from conftest import ROOT, guideline
-from fhir_support import FHIR, LECTURE, as_of, bundle, case
 
 pytest.importorskip("fhir.resources")
 
@@ -45,8 +44,17 @@ def test_binding_table_covers_the_dictionary() -> None:
     g = guideline("brain-metastases-2020")
     assert set(b.by_fact) == set(g.dictionary)  # every base fact has a place in the record
     std = {x.fact for x in b.standard}
-    assert std == {"age_years", "kps", "who_ps", "primary_tumour_type", "brain_metastases_present", "egfr_status",
-                   "breast_her2_positive", "breast_er_positive", "breast_pr_positive"}
+    assert std == {
+        "age_years",
+        "kps",
+        "who_ps",
+        "primary_tumour_type",
+        "brain_metastases_present",
+        "egfr_status",
+        "breast_her2_positive",
+        "breast_er_positive",
+        "breast_pr_positive",
+    }
     assert [c.code for c in b.by_fact["kps"].codes] == ["89243-0"]
     assert [c.code for c in b.by_fact["who_ps"].codes] == ["89247-1"]
     assert [c.code for c in b.by_fact["breast_her2_positive"].codes] == ["48676-1"]
@@ -137,8 +145,9 @@ def test_the_record_keeps_provenance_and_noise_apart() -> None:
 
 
 def test_refuted_condition_and_not_performed_test() -> None:
-    x = extract(read_bundle(str(FHIR / "leptomeningeal-lecture-case.json")), bindings("leptomeningeal-metastases-2020"),
-                as_of=as_of("leptomeningeal-lecture-case"))
+    x = extract(
+        read_bundle(str(FHIR / "leptomeningeal-lecture-case.json")), bindings("leptomeningeal-metastases-2020"), as_of=as_of("leptomeningeal-lecture-case")
+    )
     assert x.facts["brain_metastases_present"] is False
     assert x.sources["brain_metastases_present"].element == "Condition.verificationStatus"
     assert x.facts["csf_cytology_result"] == "not_done"
@@ -211,8 +220,15 @@ def test_two_patients_in_one_record_are_refused() -> None:
 
 
 def _obs(code: dict[str, Any], **value: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": "o" + str(abs(hash(json.dumps(value, sort_keys=True))) % 10000), "status": "final",
-            "code": {"coding": [code]}, "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2024-01-10", **value}
+    return {
+        "resourceType": "Observation",
+        "id": "o" + str(abs(hash(json.dumps(value, sort_keys=True))) % 10000),
+        "status": "final",
+        "code": {"coding": [code]},
+        "subject": {"reference": "Patient/p"},
+        "effectiveDateTime": "2024-01-10",
+        **value,
+    }
 
 
 def _gw(fact: str) -> dict[str, str]:
@@ -226,15 +242,27 @@ def test_units_absent_values_dates_and_icd10() -> None:
         "p": {"resourceType": "Patient", "id": "p", "birthDate": "1960-01-11"},
         "diameter": _obs(_gw("bm_max_diameter_cm"), valueQuantity={"value": 25, "system": "http://unitsofmeasure.org", "code": "mm"}),
         "volume": _obs(_gw("bm_total_volume_cm3"), valueQuantity={"value": 12.5, "system": "http://unitsofmeasure.org", "code": "mL"}),
-        "oedema": _obs(_gw("bm_substantial_oedema"), dataAbsentReason={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "asked-unknown"}]}),
+        "oedema": _obs(
+            _gw("bm_substantial_oedema"),
+            dataAbsentReason={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "asked-unknown"}]},
+        ),
         "dex": _obs(_gw("dexamethasone_mg_per_day"), valueQuantity={"value": 4, "system": "http://unitsofmeasure.org", "code": "mg/h"}),
         "future": {**_obs(_gw("mass_effect"), valueBoolean=True), "effectiveDateTime": "2024-02-01"},
-        "therapies": _obs(_gw("prior_systemic_therapies"), component=[
-            {"code": {"coding": [{"system": "urn:guidewalk:fhir:CodeSystem:fact-value", "code": "trastuzumab"}]}, "valueBoolean": True},
-            {"code": {"coding": [{"system": "urn:guidewalk:fhir:CodeSystem:fact-value", "code": "lapatinib"}]}, "valueBoolean": False}]),
+        "therapies": _obs(
+            _gw("prior_systemic_therapies"),
+            component=[
+                {"code": {"coding": [{"system": "urn:guidewalk:fhir:CodeSystem:fact-value", "code": "trastuzumab"}]}, "valueBoolean": True},
+                {"code": {"coding": [{"system": "urn:guidewalk:fhir:CodeSystem:fact-value", "code": "lapatinib"}]}, "valueBoolean": False},
+            ],
+        ),
         "kps-gw": _obs(_gw("kps"), valueInteger=70),
-        "primary": {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p"}, "onsetDateTime": "2020-05-01",
-                    "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C50.4"}]}},
+        "primary": {
+            "resourceType": "Condition",
+            "id": "c1",
+            "subject": {"reference": "Patient/p"},
+            "onsetDateTime": "2020-05-01",
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "C50.4"}]},
+        },
         "other-patient": {**_obs(_gw("mass_effect"), valueBoolean=False), "id": "other", "subject": {"reference": "Patient/q"}},
     }
     x = extract(record_from_resources(res), b, as_of=day)
@@ -276,8 +304,9 @@ def test_fhir_facts_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_case_file_overrides_the_record_and_is_marked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     over = tmp_path / "override.yaml"
     over.write_text("kps: 60\n", encoding="utf-8")
-    rc = main(["run", "brain-metastases-2020", "--fhir", str(FHIR / "brain-lecture-case-1.json"), "--facts", str(over),
-               "--as-of", "2019-03-15", "--format", "json"])
+    rc = main(
+        ["run", "brain-metastases-2020", "--fhir", str(FHIR / "brain-lecture-case-1.json"), "--facts", str(over), "--as-of", "2019-03-15", "--format", "json"]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["facts"]["kps"] == 60
     src = out["fhir"]["sources"]["kps"]
@@ -290,9 +319,11 @@ def test_case_file_overrides_the_record_and_is_marked(tmp_path: Path, capsys: py
 def test_missing_extra_says_how_to_install() -> None:
     with pytest.raises(ExtraMissing, match=r"pip install 'guidewalk\[fhir\]'"):
         require_extra("no_such_module_for_guidewalk", "reading FHIR resources")
-    code = ("import sys; sys.modules['fhir.resources'] = None\n"
-            "from guidewalk.cli import main\n"
-            f"sys.exit(main(['fhir-facts', 'brain-metastases-2020', {str(FHIR / 'brain-lecture-case-1.json')!r}]))")
+    code = (
+        "import sys; sys.modules['fhir.resources'] = None\n"
+        "from guidewalk.cli import main\n"
+        f"sys.exit(main(['fhir-facts', 'brain-metastases-2020', {str(FHIR / 'brain-lecture-case-1.json')!r}]))"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 2 and "pip install 'guidewalk[fhir]'" in p.stderr and "Traceback" not in p.stderr
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import CASES, guideline
 
 from guidewalk.engine.walk import run
-
-from conftest import CASES, guideline
 
 CASE_KEYS = {"description", "source", "flowchart", "facts", "expect", "note", "overlay"}
 EXPECT_KEYS = {"status", "path", "actions", "derived", "alerts", "needs", "errors"}

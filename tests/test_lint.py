@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from guidewalk.engine.checks import domain_points
 from guidewalk.cli import main
+from guidewalk.engine.checks import domain_points
 from guidewalk.engine.errors import RunError
-from guidewalk.engine.verify.lint import Finding, lint
-from guidewalk.engine.verify.smt import thresholds
 from guidewalk.engine.load import default_root, guideline_ids, load_guideline
 from guidewalk.engine.model import FactSpec, Guideline
 from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.verify.lint import Finding, lint
+from guidewalk.engine.verify.smt import thresholds
 from guidewalk.engine.walk import run
 
 LINT = Path(__file__).resolve().parent / "fixtures" / "lint"

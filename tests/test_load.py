@@ -6,11 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import MINI
 
 from guidewalk.engine.errors import LoadError
 from guidewalk.engine.load import load_guideline
-
-from conftest import MINI
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -58,7 +57,7 @@ def test_one_located_message_per_fault(tmp_path: Path) -> None:
 def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     g = root / "mini" / "guideline.yaml"
-    _edit(g, "  title: \"Mini: SRS for brain metastases\"", "  title: [unclosed")
+    _edit(g, '  title: "Mini: SRS for brain metastases"', "  title: [unclosed")
     msgs = _problems(root)
     assert len(msgs) == 1 and "YAML syntax error" in msgs[0] and "guideline.yaml:" in msgs[0]
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, guideline
 
 from guidewalk.engine.walk import run
-
-from conftest import ROOT, guideline
 
 GUIDELINES = ["brain-metastases-2020", "leptomeningeal-metastases-2020", "spinal-metastases"]
 
@@ -126,9 +125,7 @@ def test_one_patient_file_runs_through_every_guideline(gid: str) -> None:
     g = guideline(gid)
     for fc in g.flowcharts:
         result = run(g, PATIENT, flowchart=fc)
-        assert result.status in ("complete", "needs_facts"), (
-            f"{gid}/{fc}: status {result.status}; errors={[str(e) for e in result.errors]}"
-        )
+        assert result.status in ("complete", "needs_facts"), f"{gid}/{fc}: status {result.status}; errors={[str(e) for e in result.errors]}"
 
 
 def test_every_guideline_reads_part_of_the_same_file() -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from guidewalk.engine.errors import LoadError
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.walk import run
-
-from conftest import ROOT
 
 OVERLAY = ROOT / "guidelines" / "overlays" / "lecture-local-spine.yaml"
 # SINS 14 as in the lecture's spinal case: 3 + 3 + 2 + 2 + 3 + 1 (junctional, mechanical pain,
@@ -42,7 +41,15 @@ def test_overlay_adds_local_alerts_marked_as_local() -> None:
 
 def test_overlay_boundary_sins_6_and_7() -> None:
     local = load_guideline("spinal-metastases", overlays=[str(OVERLAY)])
-    six = {**SINS_14, "sins_location": "semi_rigid", "sins_pain": "occasional_non_mechanical", "sins_bone_lesion": "blastic", "sins_alignment": "normal_alignment", "sins_vertebral_body_collapse": "collapse_over_50_percent", "sins_posterolateral_involvement": "unilateral"}
+    six = {
+        **SINS_14,
+        "sins_location": "semi_rigid",
+        "sins_pain": "occasional_non_mechanical",
+        "sins_bone_lesion": "blastic",
+        "sins_alignment": "normal_alignment",
+        "sins_vertebral_body_collapse": "collapse_over_50_percent",
+        "sins_posterolateral_involvement": "unilateral",
+    }
     r6 = run(local, six)
     seven = {**six, "sins_bone_lesion": "mixed"}
     r7 = run(local, seven)

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from guidewalk.engine.rules import durable_available
-
-from conftest import ROOT
 
 DEMO = ROOT / "tests" / "fixtures" / "session" / "demo-stepper" / "guideline.yaml"
 
@@ -25,7 +24,9 @@ def test_durable_session_whose_fact_was_never_handled_is_deleted_without_a_crash
     for _ in range(3):
         r = subprocess.run(
             [sys.executable, "-m", "guidewalk", "run", str(DEMO), "--facts", str(case), "--rules", "durable_rules", "--format", "json"],
-            capture_output=True, text=True, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
         assert '"rules_backend": "durable_rules"' in r.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,11 @@ from guidewalk.cli import main
 from guidewalk.engine.facts import read_case
 from guidewalk.engine.load import default_root, guideline_ids, load_guideline
 from guidewalk.engine.model import Guideline
-from guidewalk.engine.walk import run
 from guidewalk.engine.resources import flowcharts_dir
+from guidewalk.engine.walk import run
+from guidewalk.render.svg import edge_refs, flowchart_files, nodes_with_class, overlay_from_result, render_svg, safe_url
 
 FLOWCHARTS_DIR = flowcharts_dir()
-from guidewalk.render.svg import edge_refs, flowchart_files, nodes_with_class, overlay_from_result, render_svg, safe_url
 
 HERE = Path(__file__).parent
 FIX = HERE / "fixtures" / "render"
@@ -57,7 +57,7 @@ def case_runs() -> list[Any]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _guideline(ref: str, overlays: tuple[str, ...] = ()) -> Guideline:
     return load_guideline(ref, overlays=overlays)
 
@@ -74,7 +74,7 @@ def load_case(ref: str, path: str, kind: str | None) -> tuple[Guideline, dict[st
     return _guideline(ref), dict(raw), None
 
 
-@lru_cache(maxsize=None)
+@cache
 def case_drawing(ref: str, path: str, kind: str | None) -> tuple[Guideline, Any, str]:
     """(guideline, run Result, highlighted SVG) of a case, rendered once per session."""
     g, facts, fc = load_case(ref, path, kind)

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_render import case_drawing, case_runs
 
 from guidewalk.cli import main
 from guidewalk.render.replay import compare, load_record, replay, to_text
 from guidewalk.render.report import RECORD_FORMAT, embedded_record, make_record, render_html
-
-from test_render import case_drawing, case_runs
 
 HERE = Path(__file__).parent
 FIX = HERE / "fixtures" / "render"
@@ -249,6 +248,6 @@ def test_report_shows_why_not(tmp_path: Path) -> None:
     text = out.read_text()
     html.parser.HTMLParser().feed(text)
     assert 'id="why-not-srs"' in text
-    section = text[text.index('id="why-not-srs"'):]
+    section = text[text.index('id="why-not-srs"') :]
     assert "with 1 fact(s) changed" in section  # in_trial: no -> yes, or bm_count: 11 -> 10
     assert "Decisions on the way" in section

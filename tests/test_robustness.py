@@ -42,7 +42,10 @@ SEEDS = [
     "not (kps < 70 or volume > 20.5)",
 ]
 
-ALPHABET = st.sampled_from(list("abkpsv_019 .,()[]<>=!+-*/'\"\\:;{}#@&|^~%$`?\n\t") + ["and", "or", "not", "in", "kps", "volume", "tumour", "drugs", "count(", "known(", "__import__", "lambda", "if", "else", "**", "//", "\x00", "é", "1e309"])
+ALPHABET = st.sampled_from(
+    list("abkpsv_019 .,()[]<>=!+-*/'\"\\:;{}#@&|^~%$`?\n\t")
+    + ["and", "or", "not", "in", "kps", "volume", "tumour", "drugs", "count(", "known(", "__import__", "lambda", "if", "else", "**", "//", "\x00", "é", "1e309"]
+)
 
 
 def _compile(text: str) -> None:
@@ -80,9 +83,9 @@ def mutated(draw: Any) -> str:
         if op == "insert":
             text = text[:i] + piece + text[i:]
         elif op == "delete":
-            text = text[:i] + text[i + 1:]
+            text = text[:i] + text[i + 1 :]
         elif op == "replace":
-            text = text[:i] + piece + text[i + 1:]
+            text = text[:i] + piece + text[i + 1 :]
         else:
             text = text[:i] + text[i:] + text[i:]
     return text
@@ -103,7 +106,9 @@ def _combine(children: Any) -> Any:
         children.map(lambda c: f"not {c}"),
         children.map(lambda c: f"({c})"),
         st.lists(children, min_size=1, max_size=3).map(lambda cs: "[" + ", ".join(cs) + "]"),
-        st.tuples(st.sampled_from(["min", "max", "abs", "count", "known", "unknown", "days_between"]), st.lists(children, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+        st.tuples(st.sampled_from(["min", "max", "abs", "count", "known", "unknown", "days_between"]), st.lists(children, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
     )
 
 
@@ -152,7 +157,10 @@ def test_code_in_a_guideline_is_rejected_at_load_with_its_location(tmp_path: Pat
 
 
 def test_yaml_alias_bomb_is_refused() -> None:
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9))
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(9)
+    )
     with pytest.raises(LoadError, match="anchors and aliases are not allowed"):
         _yaml.load_text(bomb, "bomb.yaml")
 
@@ -205,7 +213,11 @@ def mutated_guideline(draw: Any) -> str:
         else:
             line = lines[i]
             k = draw(st.integers(0, len(line)))
-            lines[i] = line[:k] + draw(st.sampled_from(["", "x", ":", "-", "[", "{", "&a ", "*a", "!!python/object ", "70", "kps", "'", "#", "to: nowhere"])) + line[k + draw(st.integers(0, 3)):]
+            lines[i] = (
+                line[:k]
+                + draw(st.sampled_from(["", "x", ":", "-", "[", "{", "&a ", "*a", "!!python/object ", "70", "kps", "'", "#", "to: nowhere"]))
+                + line[k + draw(st.integers(0, 3)) :]
+            )
         if not lines:
             lines = [""]
     return "\n".join(lines) + "\n"

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -263,4 +264,3 @@ def test_import_error_falls_back_to_builtin() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent, check=True)
     assert out.stdout.split() == ["ImportError", "builtin"]
-

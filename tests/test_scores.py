@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import TESTS
 
 from guidewalk.engine.load import load_score, score_ids
 from guidewalk.engine.scores import calculate, describe
-
-from conftest import TESTS
 
 FILES = sorted((TESTS / "scores").glob("*.yaml"))
 EXAMPLES = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import itertools
 import random
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -33,7 +34,7 @@ def fixture_guideline() -> Guideline:
     return load_guideline(FIXTURE_ROOT / "demo-stepper" / "guideline.yaml", root=FIXTURE_ROOT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def shipped(gid: str) -> Guideline | None:
     try:
         return load_guideline(gid)
@@ -251,7 +252,17 @@ FIXTURE_FREE_SETS = [
 @pytest.mark.parametrize("flowchart", ["treatment", "followup"])
 def test_reachable_matches_brute_force_on_fixture(free: list[str], flowchart: str) -> None:
     g = fixture_guideline()
-    base = {"symptomatic": True, "kps": 70, "age_years": 22, "primary_controlled": True, "extracranial_metastases": False, "bm_count": 5, "volume_cm3": 10.0, "primary": "breast", "prior_therapies": ["taxane"]}
+    base = {
+        "symptomatic": True,
+        "kps": 70,
+        "age_years": 22,
+        "primary_controlled": True,
+        "extracranial_metastases": False,
+        "bm_count": 5,
+        "volume_cm3": 10.0,
+        "primary": "breast",
+        "prior_therapies": ["taxane"],
+    }
     fixed = {k: v for k, v in base.items() if k not in free}
     expected = brute_force(g, fixed, free, flowchart)
     got = set(reachable_nodes(g, typed(g, fixed), flowchart, free=free))

@@ -8,18 +8,16 @@ import io
 import itertools
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-from guidewalk.engine.walk import run
-from guidewalk.engine.session import Session, fact_points
-from guidewalk.render.stepper import run_stepper
-
 from test_session import ARTIFACTS, BUILTIN, FIXTURE_ROOT, golden_cases, guideline_for, read_golden
+
+from guidewalk.engine.session import Session, fact_points
+from guidewalk.engine.walk import run
+from guidewalk.render.stepper import run_stepper
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDEWALK = str(ROOT / ".venv" / "bin" / "guidewalk")
@@ -138,7 +136,9 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
 def test_zz_write_question_counts() -> None:
     """Questions asked per golden case versus facts in the case (for the closing note)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "questions_per_case.tsv").write_text("guideline\tcase\tquestions\tanswered_from_case\tanswered_unknown\tfacts_in_case\n" + "\n".join(QUESTION_LOG) + "\n", encoding="utf-8")
+    (ARTIFACTS / "questions_per_case.tsv").write_text(
+        "guideline\tcase\tquestions\tanswered_from_case\tanswered_unknown\tfacts_in_case\n" + "\n".join(QUESTION_LOG) + "\n", encoding="utf-8"
+    )
     assert QUESTION_LOG or not CASES
 
 

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import MINI, ROOT
 
 from guidewalk.engine.errors import RunError
 from guidewalk.engine.walk import run
-
-from conftest import MINI, ROOT
 
 CONTRACT_KEYS = {"guideline", "engine", "status", "recommendations", "derived", "alerts", "path", "trace"}
 
@@ -153,11 +152,7 @@ def test_durable_rules_asked_for_but_not_loadable_says_why(tmp_path: Path) -> No
     cannot load is an error that says why and what to use instead (no traceback)."""
     case = tmp_path / "case.yaml"
     case.write_text("kps: 80\n")
-    code = (
-        "import sys; sys.modules['durable'] = None\n"
-        "from guidewalk.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
+    code = "import sys; sys.modules['durable'] = None\nfrom guidewalk.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     env = {**os.environ, "GUIDEWALK_GUIDELINES": str(MINI)}
     run_ = [sys.executable, "-c", code, "run", "mini", "--facts", str(case), "--format", "json"]
     r = subprocess.run([*run_, "--rules", "durable_rules"], capture_output=True, text=True, cwd=ROOT, env=env)

@@ -12,15 +12,15 @@ import random
 import re
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
+from test_session import FIXTURE_ROOT
 
 from guidewalk.render.web import MAX_BODY, make_server
-
-from test_session import FIXTURE_ROOT
 
 FIXTURE = str(FIXTURE_ROOT / "demo-stepper" / "guideline.yaml")
 
@@ -122,7 +122,9 @@ def test_walk_with_wrong_input_back_and_downloads(server: tuple[str, int]) -> No
         fact = current_fact(page) or ""
         value = {"volume_cm3": "4.5", "primary": "breast"}.get(fact, "")
         if fact == "prior_therapies":
-            status, headers, body = c.post(f"{path}/answer", [("csrf", csrf), ("fact", fact), ("value", "__set__"), ("item", "trastuzumab"), ("action", "answer")])
+            status, headers, body = c.post(
+                f"{path}/answer", [("csrf", csrf), ("fact", fact), ("value", "__set__"), ("item", "trastuzumab"), ("action", "answer")]
+            )
             _, _, page = c.get(headers["location"])
             continue
         status, page = c.answer(path, csrf, fact, value)
@@ -130,7 +132,16 @@ def test_walk_with_wrong_input_back_and_downloads(server: tuple[str, int]) -> No
     assert 'id="reachable"' in page and 'id="trace"' in page
     status, headers, text = c.get(f"{path}/case.yaml")
     assert status == 200 and "attachment" in headers["content-disposition"]
-    assert yaml.safe_load(text) == {"symptomatic": False, "kps": 80, "age_years": 20, "primary_controlled": True, "extracranial_metastases": False, "bm_count": 9, "primary": "breast", "prior_therapies": ["trastuzumab"]}
+    assert yaml.safe_load(text) == {
+        "symptomatic": False,
+        "kps": 80,
+        "age_years": 20,
+        "primary_controlled": True,
+        "extracranial_metastases": False,
+        "bm_count": 9,
+        "primary": "breast",
+        "prior_therapies": ["trastuzumab"],
+    }
     status, headers, report = c.get(f"{path}/report.html")
     assert status in (200, 404) and "Traceback" not in report
 
@@ -231,4 +242,6 @@ def test_load_concurrent_clients_no_errors_no_crosstalk(server: tuple[str, int])
     assert errors == []
     assert len(walks) >= clients  # every client finished at least one case
     Path(__file__).resolve().parent.joinpath("artifacts").mkdir(exist_ok=True)
-    Path(__file__).resolve().parent.joinpath("artifacts", "load_test.txt").write_text(f"{clients} clients x {seconds:g} s: {len(walks)} complete cases, 0 errors\n", encoding="utf-8")
+    Path(__file__).resolve().parent.joinpath("artifacts", "load_test.txt").write_text(
+        f"{clients} clients x {seconds:g} s: {len(walks)} complete cases, 0 errors\n", encoding="utf-8"
+    )

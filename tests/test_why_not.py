@@ -12,9 +12,9 @@ import pytest
 
 from guidewalk.cli import main
 from guidewalk.engine.errors import RunError
-from guidewalk.engine.verify.whynot import why_not
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.rules import BuiltinRules
+from guidewalk.engine.verify.whynot import why_not
 from guidewalk.engine.walk import run
 
 TESTS = Path(__file__).resolve().parent

@@ -17,10 +17,24 @@ from typing import IO, Any
 __all__ = ["audit"]
 
 
-def audit(guideline: str, cohort: str, *, actual: str | None = None, mapping: str | None = None, flowchart: str | None = None,
-          out: IO[bytes] | None = None, jobs: int = 1, engine: str = "fast", rules: str = "builtin", id_column: str | None = None,
-          fmt: str | None = None, overlays: tuple[str, ...] = (), chunk_bytes: int | None = None, executor: Any = None,
-          progress: IO[str] | None = None) -> dict[str, Any]:
+def audit(
+    guideline: str,
+    cohort: str,
+    *,
+    actual: str | None = None,
+    mapping: str | None = None,
+    flowchart: str | None = None,
+    out: IO[bytes] | None = None,
+    jobs: int = 1,
+    engine: str = "fast",
+    rules: str = "builtin",
+    id_column: str | None = None,
+    fmt: str | None = None,
+    overlays: tuple[str, ...] = (),
+    chunk_bytes: int | None = None,
+    executor: Any = None,
+    progress: IO[str] | None = None,
+) -> dict[str, Any]:
     """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`; return
     the summary."""
     from ..load import load_guideline, resolve
@@ -39,14 +53,24 @@ def audit(guideline: str, cohort: str, *, actual: str | None = None, mapping: st
         raise GuidewalkError(f"no flowchart '{fc}' (has: {', '.join(g.flowcharts)})")
     plan = plan_file(cohort, fmt, chunk_bytes or CHUNK_BYTES)
     cfg = AuditConfig(
-        guideline=str(resolve(guideline).resolve()), overlays=tuple(os.path.abspath(o) for o in overlays), flowchart=fc, fmt=plan.fmt,
-        columns=tuple(plan.columns), mapping=read_mapping(mapping) if mapping else (), actual=actual, id_column=id_column,
-        engine=engine, rules=rules,
+        guideline=str(resolve(guideline).resolve()),
+        overlays=tuple(os.path.abspath(o) for o in overlays),
+        flowchart=fc,
+        fmt=plan.fmt,
+        columns=tuple(plan.columns),
+        mapping=read_mapping(mapping) if mapping else (),
+        actual=actual,
+        id_column=id_column,
+        engine=engine,
+        rules=rules,
     )
     ignored = resolve_columns(g, cfg).ignored if plan.fmt != "jsonl" else []
     context(cfg, g)  # built once here; forked workers inherit it
     if engine == "fast":
-        backend = {"rules_backend": "builtin", "walker": "guidewalk.engine.audit.fast (trace-free, memoised; same recommendations, path and needs as guidewalk.engine.walk.run)"}
+        backend = {
+            "rules_backend": "builtin",
+            "walker": "guidewalk.engine.audit.fast (trace-free, memoised; same recommendations, path and needs as guidewalk.engine.walk.run)",
+        }
     else:
         from ..rules import backend as _backend
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import call, itemgetter
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import GuidewalkError, suggest
 from ..expressions import UNKNOWN
@@ -70,10 +71,10 @@ class ChunkResult:
     ignored_keys: dict[str, int]
 
 
-_CONTEXTS: dict[str, "_Context"] = {}
+_CONTEXTS: dict[str, _Context] = {}
 
 
-def context(cfg: AuditConfig, g: Guideline | None = None) -> "_Context":
+def context(cfg: AuditConfig, g: Guideline | None = None) -> _Context:
     """The per-process audit context (guideline loaded once)."""
     key = cfg.key()
     ctx = _CONTEXTS.get(key)
@@ -206,6 +207,7 @@ class _Context:
     @staticmethod
     def _frag(out: Outcome) -> str:
         if out.json is None:
+
             def d(x: Any) -> str:
                 return json.dumps(list(x), ensure_ascii=False)
 
@@ -386,7 +388,7 @@ class _Context:
             key = (out, araw)
             cells[key] = cells.get(key, 0) + 1
             e = json.dumps(errs, ensure_ascii=False) if errs else "[]"
-            lines.append(f"{head}{self._frag(out)}, \"errors\": {e}{tail}}}\n")
+            lines.append(f'{head}{self._frag(out)}, "errors": {e}{tail}}}\n')
         return ChunkResult(chunk.index, n, "".join(lines).encode("utf-8"), self._cells(cells), invalid, dict(ignored))
 
     def _coerce_raw(self, j: int, raw: Any) -> Any:

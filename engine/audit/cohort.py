@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..expressions import UNKNOWN
 from ..model import FactSpec, Guideline
@@ -31,8 +32,19 @@ FORMATS = ("csv", "jsonl", "parquet")
 
 # Plausible marginal distributions for facts a registry extract usually has.
 _ENUM_WEIGHTS: dict[str, dict[str, float]] = {
-    "primary_tumour_type": {"nsclc": 0.44, "breast": 0.16, "melanoma": 0.10, "sclc": 0.08, "renal": 0.05, "colorectal": 0.05,
-                            "other_gastrointestinal": 0.03, "unknown_primary": 0.03, "prostate": 0.01, "thyroid": 0.01, "other_carcinoma": 0.02},
+    "primary_tumour_type": {
+        "nsclc": 0.44,
+        "breast": 0.16,
+        "melanoma": 0.10,
+        "sclc": 0.08,
+        "renal": 0.05,
+        "colorectal": 0.05,
+        "other_gastrointestinal": 0.03,
+        "unknown_primary": 0.03,
+        "prostate": 0.01,
+        "thyroid": 0.01,
+        "other_carcinoma": 0.02,
+    },
     "extracranial_disease_status": {"none": 0.3, "controlled_limited": 0.35, "progressive": 0.35},
 }
 _INT_CHOICES: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
@@ -65,10 +77,18 @@ class Truth:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "guideline": self.guideline, "flowchart": self.flowchart, "rows": self.rows, "seed": self.seed,
-            "deviation_rate": self.deviation_rate, "missing_rate": self.missing_rate, "columns": self.columns,
-            "complete_with_actual": self.complete_with_actual, "concordance": self.concordance,
-            "deviating_rows": self.deviating_rows, "invalid_rows": self.invalid_rows, "no_actual_rows": self.no_actual_rows,
+            "guideline": self.guideline,
+            "flowchart": self.flowchart,
+            "rows": self.rows,
+            "seed": self.seed,
+            "deviation_rate": self.deviation_rate,
+            "missing_rate": self.missing_rate,
+            "columns": self.columns,
+            "complete_with_actual": self.complete_with_actual,
+            "concordance": self.concordance,
+            "deviating_rows": self.deviating_rows,
+            "invalid_rows": self.invalid_rows,
+            "no_actual_rows": self.no_actual_rows,
         }
 
 
@@ -169,8 +189,20 @@ def _text(v: Any) -> Any:
     return v
 
 
-def generate(g: Guideline, n: int, *, flowchart: str | None = None, seed: int = 1, deviation_rate: float = 0.1, missing_rate: float = 0.02,
-             no_actual_rate: float = 0.01, invalid_rate: float = 0.0, chunk: int = 50_000, row_base: int = 1, truth: Truth | None = None) -> Iterator[tuple[list[str], list[list[Any]]]]:
+def generate(
+    g: Guideline,
+    n: int,
+    *,
+    flowchart: str | None = None,
+    seed: int = 1,
+    deviation_rate: float = 0.1,
+    missing_rate: float = 0.02,
+    no_actual_rate: float = 0.01,
+    invalid_rate: float = 0.0,
+    chunk: int = 50_000,
+    row_base: int = 1,
+    truth: Truth | None = None,
+) -> Iterator[tuple[list[str], list[list[Any]]]]:
     """Chunks of (column names, rows) with typed values (None = missing) and an `actual`
     column. Updates `truth` as it goes (row numbers start at `row_base`)."""
     import numpy as np
@@ -245,17 +277,39 @@ def _last_actions(g: Guideline, path: tuple[str, ...]) -> list[str]:
     return []
 
 
-def write_cohort(g: Guideline, n: int, path: str | Path, *, fmt: str | None = None, flowchart: str | None = None, seed: int = 1,
-                 deviation_rate: float = 0.1, missing_rate: float = 0.02, no_actual_rate: float = 0.01, invalid_rate: float = 0.0,
-                 chunk: int = 50_000) -> Truth:
+def write_cohort(
+    g: Guideline,
+    n: int,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    flowchart: str | None = None,
+    seed: int = 1,
+    deviation_rate: float = 0.1,
+    missing_rate: float = 0.02,
+    no_actual_rate: float = 0.01,
+    invalid_rate: float = 0.0,
+    chunk: int = 50_000,
+) -> Truth:
     """Write a synthetic cohort as CSV, JSON Lines or Parquet (by `fmt` or the suffix)."""
     path = Path(path)
     fmt = fmt or _format_of(path)
     fc = flowchart or g.entry
     truth = Truth(g.id, fc, n, seed, deviation_rate, missing_rate, flow_facts(g, fc) + ["actual"])
     row_base = {"csv": 2, "jsonl": 1, "parquet": 1}[fmt]
-    chunks = generate(g, n, flowchart=fc, seed=seed, deviation_rate=deviation_rate, missing_rate=missing_rate, no_actual_rate=no_actual_rate,
-                      invalid_rate=invalid_rate, chunk=chunk, row_base=row_base, truth=truth)
+    chunks = generate(
+        g,
+        n,
+        flowchart=fc,
+        seed=seed,
+        deviation_rate=deviation_rate,
+        missing_rate=missing_rate,
+        no_actual_rate=no_actual_rate,
+        invalid_rate=invalid_rate,
+        chunk=chunk,
+        row_base=row_base,
+        truth=truth,
+    )
     if fmt == "jsonl":
         with open(path, "w", encoding="utf-8") as fh:
             for columns, rows in chunks:
@@ -269,7 +323,9 @@ def write_cohort(g: Guideline, n: int, path: str | Path, *, fmt: str | None = No
     writer: Any = None
     try:
         for columns, rows in chunks:
-            table = pa.table({c: pa.array([_csv_cell(r[j]) if as_text else r[j] for r in rows], type=schema.field(c).type) for j, c in enumerate(columns)}, schema=schema)
+            table = pa.table(
+                {c: pa.array([_csv_cell(r[j]) if as_text else r[j] for r in rows], type=schema.field(c).type) for j, c in enumerate(columns)}, schema=schema
+            )
             if writer is None:
                 if fmt == "csv":
                     import pyarrow.csv as pcsv

@@ -4,8 +4,9 @@ the patient id) each column gives; other columns are ignored with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import GuidewalkError, suggest
 from ..model import Guideline

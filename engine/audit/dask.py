@@ -19,7 +19,8 @@ byte-identical to a local run.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .chunk import ChunkResult, process_chunk
 from .config import AuditConfig

@@ -16,8 +16,9 @@ so they are not computed here. ``tests/test_audit.py`` checks the identity again
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import GuidewalkError
 from ..expressions import UNKNOWN, relevant_unknowns

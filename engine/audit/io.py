@@ -18,9 +18,10 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["Chunk", "Plan", "plan_file", "read_rows", "format_of", "BadRow", "FORMATS"]
 

@@ -8,7 +8,8 @@ runs the same chunks on a Dask cluster.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .chunk import ChunkResult, context, process_chunk
 from .config import AuditConfig

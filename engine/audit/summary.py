@@ -11,8 +11,9 @@ whose path passes the node, the share that is concordant.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ..model import Guideline
 from .chunk import ChunkResult
@@ -120,15 +121,24 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
         "guideline": {"id": g.id, "title": g.title, "version": g.version, "sha256": g.sha256, **({"overlays": list(g.overlays)} if g.overlays else {})},
         "flowchart": cfg.flowchart,
         "engine": backend,
-        "input": {"file": source, "format": cfg.fmt, "columns": list(cfg.columns) if cfg.fmt != "jsonl" else None,
-                  "actual_column": cfg.actual, "id_column": cfg.id_column,
-                  "mapping": [{"column": s, "fact": t, "values": dict(v)} for s, t, v in cfg.mapping],
-                  "ignored_columns": ignored_columns + [{"column": k, "reason": classify(g, k, cfg, mapping)[2] or "", "rows": c} for k, c in sorted(totals.ignored_keys.items())]},
+        "input": {
+            "file": source,
+            "format": cfg.fmt,
+            "columns": list(cfg.columns) if cfg.fmt != "jsonl" else None,
+            "actual_column": cfg.actual,
+            "id_column": cfg.id_column,
+            "mapping": [{"column": s, "fact": t, "values": dict(v)} for s, t, v in cfg.mapping],
+            "ignored_columns": ignored_columns
+            + [{"column": k, "reason": classify(g, k, cfg, mapping)[2] or "", "rows": c} for k, c in sorted(totals.ignored_keys.items())],
+        },
         "patients": n,
         "status": {k: status.get(k, 0) for k in ("complete", "needs_facts", "invalid_facts", "invalid_row", "error")},
         "recommendations": {
             "note": "patients with a complete walk for whom the guideline recommends each action code (anywhere on the path)",
-            "actions": [{"code": a, "text": g.actions.get(a, ""), "patients": c, "share": share(c, status["complete"])} for a, c in sorted(actions.items(), key=lambda x: (-x[1], x[0]))],
+            "actions": [
+                {"code": a, "text": g.actions.get(a, ""), "patients": c, "share": share(c, status["complete"])}
+                for a, c in sorted(actions.items(), key=lambda x: (-x[1], x[0]))
+            ],
             "endpoints": [{"node": k, "title": title(k), "patients": c} for k, c in sorted(endpoints.items(), key=lambda x: (-x[1], x[0]))],
         },
         "needs_facts": {
@@ -154,12 +164,22 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
             "rate": share(concordant, assessable),
             "excluded": {"walk_not_complete": not_complete, "no_actual": no_actual, "invalid_actual": invalid_actual},
             "by_node": [
-                {"node": nid, "kind": g.nodes[nid].kind, "flowchart": g.nodes[nid].flowchart, "title": title(nid), "patients": node_pass[nid],
-                 "assessable": node_assess[nid], "concordant": node_conc[nid], "rate": share(node_conc[nid], node_assess[nid])}
+                {
+                    "node": nid,
+                    "kind": g.nodes[nid].kind,
+                    "flowchart": g.nodes[nid].flowchart,
+                    "title": title(nid),
+                    "patients": node_pass[nid],
+                    "assessable": node_assess[nid],
+                    "concordant": node_conc[nid],
+                    "rate": share(node_conc[nid], node_assess[nid]),
+                }
                 for nid in nodes
             ],
             "actual_codes": [{"code": a, "patients": c} for a, c in sorted(actual_codes.items(), key=lambda x: (-x[1], x[0]))],
-            "deviations": [{"recommended": list(r), "actual": list(a), "patients": c} for (r, a), c in sorted(deviations.items(), key=lambda x: (-x[1], x[0]))[:50]],
+            "deviations": [
+                {"recommended": list(r), "actual": list(a), "patients": c} for (r, a), c in sorted(deviations.items(), key=lambda x: (-x[1], x[0]))[:50]
+            ],
         }
     return out
 

@@ -6,8 +6,9 @@ loader's one-step :func:`compile_condition` (parse, check, finalise).
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ExpressionError, suggest
 from ..fact_types import fact_type

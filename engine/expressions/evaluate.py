@@ -6,7 +6,8 @@ change an unknown result.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .check import compile_condition
 from .tree import UNKNOWN, Arith, BoolOp, Call, Cmp, Const, Expr, Fact, FactLike, In, ListLit, Neg, Not, Word, facts_read

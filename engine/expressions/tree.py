@@ -8,8 +8,9 @@ rules backends.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from ..unknown import UNKNOWN
 
@@ -53,7 +54,7 @@ class FactLike(Protocol):
 class Expr:
     col: int  # 0-based offset of this node in the condition text
 
-    def children(self) -> list["Expr"]:
+    def children(self) -> list[Expr]:
         """The direct sub-expressions, left to right (the one traversal every pass uses)."""
         return []
 

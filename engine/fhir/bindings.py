@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .. import _yaml
 from ..errors import LoadError, Location, Problem
@@ -23,8 +24,20 @@ from ..load import default_root
 from ..model import FactSpec
 
 __all__ = [
-    "Coding", "MapEntry", "Component", "Binding", "Bindings", "load_bindings", "default_path",
-    "GW_FACT", "GW_VALUE", "GW_ACTION", "GW_OVERRIDE", "GW_GUIDELINE", "UNKNOWN_REASONS", "NOT_DONE_VALUES",
+    "Coding",
+    "MapEntry",
+    "Component",
+    "Binding",
+    "Bindings",
+    "load_bindings",
+    "default_path",
+    "GW_FACT",
+    "GW_VALUE",
+    "GW_ACTION",
+    "GW_OVERRIDE",
+    "GW_GUIDELINE",
+    "UNKNOWN_REASONS",
+    "NOT_DONE_VALUES",
 ]
 
 FORMAT = "guidewalk-fhir-bindings/1"
@@ -34,8 +47,21 @@ ELEMENTS = {
     "Observation": ("valueInteger", "valueQuantity", "valueCodeableConcept", "valueBoolean", "valueString", "valueDateTime"),
     "Condition": ("code", "presence"),
 }
-BINDING_KEYS = ("resource", "profile", "code", "display", "element", "component", "map", "absent", "max_age_days", "inferred", "note", "source",
-                "guidewalk_code")
+BINDING_KEYS = (
+    "resource",
+    "profile",
+    "code",
+    "display",
+    "element",
+    "component",
+    "map",
+    "absent",
+    "max_age_days",
+    "inferred",
+    "note",
+    "source",
+    "guidewalk_code",
+)
 TOP_KEYS = ("format", "fhir", "systems", "observation_status", "staleness", "units", "bindings", "unverified")
 # the gw-* names every deployment needs (the code uses them for guidewalk codes and outputs)
 GW_FACT, GW_VALUE, GW_ACTION, GW_OVERRIDE, GW_GUIDELINE = "gw-fact", "gw-value", "gw-action", "gw-override", "gw-guideline"
@@ -87,7 +113,11 @@ class MapEntry:
         if system != self.coding.system or not code:
             return False
         if self.prefix:
-            return code == self.coding.code or code.startswith(self.coding.code + ".") or (code.startswith(self.coding.code) and "." not in self.coding.code and code[len(self.coding.code):].isdigit())
+            return (
+                code == self.coding.code
+                or code.startswith(self.coding.code + ".")
+                or (code.startswith(self.coding.code) and "." not in self.coding.code and code[len(self.coding.code) :].isdigit())
+            )
         return code == self.coding.code
 
 
@@ -347,8 +377,14 @@ class _Loader:
         if self.problems:
             raise LoadError(self.problems)
         out = Bindings(
-            file=self.doc.file, sha256=hashlib.sha256(self.doc.text).hexdigest(), systems=dict(self.systems), by_fact=by_fact,
-            observation_status=tuple(str(s) for s in status), default_days=default_days, unverified=unverified, units=units,
+            file=self.doc.file,
+            sha256=hashlib.sha256(self.doc.text).hexdigest(),
+            systems=dict(self.systems),
+            by_fact=by_fact,
+            observation_status=tuple(str(s) for s in status),
+            default_days=default_days,
+            unverified=unverified,
+            units=units,
             alternatives=alternatives,
         )
         out.index()
@@ -356,8 +392,12 @@ class _Loader:
 
     def _guidewalk(self, name: str, spec: FactSpec) -> Binding:
         b = Binding(
-            fact=name, resource="Observation", element=GW_ELEMENTS.get(spec.type, ("valueString",))[0], spec=spec,
-            codes=(Coding(self.systems[GW_FACT], name, spec.question, GW_FACT),), standard=False,
+            fact=name,
+            resource="Observation",
+            element=GW_ELEMENTS.get(spec.type, ("valueString",))[0],
+            spec=spec,
+            codes=(Coding(self.systems[GW_FACT], name, spec.question, GW_FACT),),
+            standard=False,
         )
         if spec.type == "enum":
             nd = [v for v in NOT_DONE_VALUES if v in spec.values]
@@ -399,14 +439,29 @@ class _Loader:
             return None
         element = rb.get("element")
         if element not in ELEMENTS[resource]:
-            self.err(p + ("element",), f"element of a {resource} binding must be one of {', '.join(ELEMENTS[resource])}, got {element!r}", self.suggest(str(element), ELEMENTS[resource]))
+            self.err(
+                p + ("element",),
+                f"element of a {resource} binding must be one of {', '.join(ELEMENTS[resource])}, got {element!r}",
+                self.suggest(str(element), ELEMENTS[resource]),
+            )
             return None
         display = rb.get("display") if isinstance(rb.get("display"), str) else None
         codes = self.codings(p + ("code",), rb["code"], display) if "code" in rb else ()
         if resource != "Patient" and element != "code" and not codes:
             self.err(p, f"a {resource} binding needs a code (SYSTEM|CODE)")
-        b = Binding(fact=fact, resource=resource, element=element, spec=spec, codes=codes, profile=rb.get("profile"), display=display,
-                    inferred=rb.get("inferred"), note=rb.get("note"), source=rb.get("source"), location=self.doc.where(p))
+        b = Binding(
+            fact=fact,
+            resource=resource,
+            element=element,
+            spec=spec,
+            codes=codes,
+            profile=rb.get("profile"),
+            display=display,
+            inferred=rb.get("inferred"),
+            note=rb.get("note"),
+            source=rb.get("source"),
+            location=self.doc.where(p),
+        )
         if "component" in rb:
             comp = self.mapping(p + ("component",), rb["component"], "component")
             cc = self.codings(p + ("component", "code"), comp.get("code"), comp.get("display"))

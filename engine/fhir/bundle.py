@@ -10,8 +10,9 @@ and, for a file, its ``line:col``. After validation the plain JSON is what the e
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .. import _yaml
 from ..errors import LoadError, Location, Problem
@@ -71,7 +72,9 @@ def fhir_path(path: tuple[Any, ...], root: str = "Bundle") -> str:
     return out
 
 
-def _problem(record_file: str, marks: dict[tuple[Any, ...], tuple[int, int]], path: tuple[Any, ...], message: str, root: str, ref: str | None = None) -> Problem:
+def _problem(
+    record_file: str, marks: dict[tuple[Any, ...], tuple[int, int]], path: tuple[Any, ...], message: str, root: str, ref: str | None = None
+) -> Problem:
     p = tuple(path)
     while p and p not in marks:
         p = p[:-1]

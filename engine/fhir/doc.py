@@ -37,8 +37,9 @@ def _val(v: object) -> str:
 def _standard_row(b: Binding, alt: bool = False) -> str:
     codes = ", ".join(f"`{c.short()}` {c.display or ''}".strip() for c in b.codes) or "—"
     if b.component is not None:
-        codes += "; component " + " = ".join([", ".join(f"`{c.short()}`" for c in b.component.codes),
-                                               " or ".join(f"`{c.short()}`" for c in b.component.values)])
+        codes += "; component " + " = ".join(
+            [", ".join(f"`{c.short()}`" for c in b.component.codes), " or ".join(f"`{c.short()}`" for c in b.component.values)]
+        )
     values = "; ".join(f"`{m.coding.short()}{'*' if m.prefix else ''}` {m.coding.display or ''} → `{_val(m.value)}`".replace("  ", " ") for m in b.map)
     if b.absent:
         extra = [f"dataAbsentReason `{k}` → `{v}`" for k, v in b.absent.items() if v is not None]
@@ -60,8 +61,11 @@ def _standard_row(b: Binding, alt: bool = False) -> str:
 def render_table(bindings: Bindings) -> str:
     std = sorted(bindings.standard, key=lambda b: b.fact)
     gw = sorted((b for b in bindings.by_fact.values() if not b.standard), key=lambda b: b.fact)
-    codes = {c.key() for b in std for c in b.codes} | {m.coding.key() for b in std for m in b.map} | \
-        {c.key() for b in std if b.component for c in (*b.component.codes, *b.component.values)}
+    codes = (
+        {c.key() for b in std for c in b.codes}
+        | {m.coding.key() for b in std for m in b.map}
+        | {c.key() for b in std if b.component for c in (*b.component.codes, *b.component.values)}
+    )
     lines = [
         f"Generated from `{Path(bindings.file).as_posix()}` (sha256 `{bindings.sha256[:12]}…`): "
         f"{len(bindings.by_fact)} facts, {len(std)} with a standard binding ({len(codes)} codes), "
@@ -84,7 +88,7 @@ def render_table(bindings: Bindings) -> str:
         f"An `Observation` with `code` = `{bindings.systems[GW_FACT]}|<fact>`; an enum value is a `valueCodeableConcept` "
         f"coded `{bindings.systems[GW_VALUE]}|<value>` (or `valueString`); a set is one `component` per member "
         f"(`code` in the same value system, `valueBoolean` true); `dataAbsentReason` `unknown` / `asked-unknown` / "
-        "`temp-unknown` means \"asked, not known\" and `not-performed` gives the fact's not-done value.",
+        '`temp-unknown` means "asked, not known" and `not-performed` gives the fact\'s not-done value.',
         "",
         "| fact | type | value element | unit (UCUM) | max age |",
         "| --- | --- | --- | --- | --- |",

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import LoadError, Problem
 from .bindings import GW_FACT, GW_VALUE, Binding, Bindings
@@ -97,9 +98,23 @@ class _Extractor:
         pats = [e for e in self.record if e.type == "Patient"]
         ids = {e.resource.get("id") or e.full_url for e in pats}
         if len(ids) > 1:
-            raise LoadError([Problem(self.record.location(pats[1].path), f"the record holds {len(ids)} patients ({', '.join(sorted(str(i) for i in ids))}); facts are read for one patient")])
+            raise LoadError(
+                [
+                    Problem(
+                        self.record.location(pats[1].path),
+                        f"the record holds {len(ids)} patients ({', '.join(sorted(str(i) for i in ids))}); facts are read for one patient",
+                    )
+                ]
+            )
         if self.patient_id and pats and pats[0].resource.get("id") not in (None, self.patient_id):
-            raise LoadError([Problem(self.record.location(pats[0].path), f"the record's patient is Patient/{pats[0].resource.get('id')}, not the patient in context (Patient/{self.patient_id})")])
+            raise LoadError(
+                [
+                    Problem(
+                        self.record.location(pats[0].path),
+                        f"the record's patient is Patient/{pats[0].resource.get('id')}, not the patient in context (Patient/{self.patient_id})",
+                    )
+                ]
+            )
         pid = (pats[0].resource.get("id") if pats else None) or self.patient_id
         if pid:
             self.patient_refs.add(f"Patient/{pid}")
@@ -186,7 +201,13 @@ class _Extractor:
                     import difflib
 
                     hint = difflib.get_close_matches(name, list(self.b.by_fact), n=1, cutoff=0.6)
-                    self.skip(e, "unknown_code", f"guidewalk code '{name}' is not a fact of the dictionary" + (f" (did you mean '{hint[0]}'?)" if hint else ""), None, "code")
+                    self.skip(
+                        e,
+                        "unknown_code",
+                        f"guidewalk code '{name}' is not a fact of the dictionary" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
+                        None,
+                        "code",
+                    )
                 return
         self.skip(e, "unknown_code", f"no fact is bound to its code ({_show_codes(e.resource.get('code'))})", None, "code")
 
@@ -397,15 +418,29 @@ class _Extractor:
                 shown = "; ".join(f"{c.entry.ref} = {_show(c.value)}" + (f" ({c.date})" if c.date else "") for c in current)
                 why = "on the same date " if len(latest) > 1 and top else ""
                 loc = self.record.location(current[1].entry.path)
-                self.not_mapped.append(NotMapped(", ".join(c.entry.ref for c in current), f"values {why}disagree: {shown}", "conflict", loc, fact,
-                                                 top.isoformat() if len(latest) > 1 and top else None))
+                self.not_mapped.append(
+                    NotMapped(
+                        ", ".join(c.entry.ref for c in current),
+                        f"values {why}disagree: {shown}",
+                        "conflict",
+                        loc,
+                        fact,
+                        top.isoformat() if len(latest) > 1 and top else None,
+                    )
+                )
                 continue
             c = current[0]
             facts[fact] = c.value
             el = c.element.split(".", 1)[1]
             sources[fact] = FactSource(
-                fact, c.value, c.entry.ref, c.date.isoformat() if c.date else None, c.element,
-                self.record.location(c.entry.path + (el,)), standard=b.standard, inferred=b.inferred,
+                fact,
+                c.value,
+                c.entry.ref,
+                c.date.isoformat() if c.date else None,
+                c.element,
+                self.record.location(c.entry.path + (el,)),
+                standard=b.standard,
+                inferred=b.inferred,
                 superseded=[f"{o.entry.ref}" + (f" ({o.date})" if o.date else "") for o in sorted(older, key=lambda o: o.date or _dt.date.min, reverse=True)],
             )
             if len(current) > 1:

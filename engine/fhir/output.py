@@ -22,7 +22,8 @@ import hashlib
 import json
 import os
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .. import __version__
 from ..model import Guideline
@@ -38,7 +39,7 @@ PROVENANCE_AGENT = "http://terminology.hl7.org/CodeSystem/provenance-participant
 
 def made_now() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    now = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch else _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch else _dt.datetime.now(_dt.UTC)
     return now.replace(microsecond=0).isoformat()
 
 
@@ -58,8 +59,9 @@ def data_requirement(b: Binding, bindings: Bindings) -> dict[str, Any]:
     codes = [c.to_fhir() for c in b.codes] or [m.coding.to_fhir() for m in b.map]
     out["codeFilter"] = [{"path": "code", "code": codes}]
     if b.resource == "Observation" and b.max_age_days is not None:
-        out["dateFilter"] = [{"path": "effective", "valueDuration": {"value": max(b.max_age_days, 1), "unit": "days",
-                                                                       "system": bindings.system("ucum"), "code": "d"}}]
+        out["dateFilter"] = [
+            {"path": "effective", "valueDuration": {"value": max(b.max_age_days, 1), "unit": "days", "system": bindings.system("ucum"), "code": "d"}}
+        ]
     return out
 
 
@@ -85,7 +87,8 @@ def guidance_bundle(
     actions_sys = bindings.system(GW_ACTION)
 
     device = {
-        "resourceType": "Device", "id": ids["dev"],
+        "resourceType": "Device",
+        "id": ids["dev"],
         "deviceName": [{"name": "guidewalk", "type": "user-friendly-name"}],
         "version": [{"value": __version__}, {"type": {"text": "rules backend"}, "value": str(result.engine.get("rules_backend"))}],
     }
@@ -108,10 +111,13 @@ def guidance_bundle(
             del a["code"]
         rg_actions.append(a)
     rg: dict[str, Any] = {
-        "resourceType": "RequestGroup", "id": ids["rg"], "status": "draft", "intent": "proposal",
-        "authoredOn": now, "author": {"reference": url["dev"]},
-        "note": [{"text": f"What {g.title} (version {g.version}) recommends for these facts; the clinician and the "
-                          "multidisciplinary meeting decide."}],
+        "resourceType": "RequestGroup",
+        "id": ids["rg"],
+        "status": "draft",
+        "intent": "proposal",
+        "authoredOn": now,
+        "author": {"reference": url["dev"]},
+        "note": [{"text": f"What {g.title} (version {g.version}) recommends for these facts; the clinician and the multidisciplinary meeting decide."}],
     }
     if subject:
         rg["subject"] = subject
@@ -120,9 +126,13 @@ def guidance_bundle(
 
     status = {"complete": "success", "needs_facts": "data-required", "invalid_facts": "failure"}[result.status]
     gr: dict[str, Any] = {
-        "resourceType": "GuidanceResponse", "id": ids["gr"],
+        "resourceType": "GuidanceResponse",
+        "id": ids["gr"],
         "requestIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{_uuid(digest)}"},
-        "moduleUri": module, "status": status, "occurrenceDateTime": now, "performer": {"reference": url["dev"]},
+        "moduleUri": module,
+        "status": status,
+        "occurrenceDateTime": now,
+        "performer": {"reference": url["dev"]},
         "result": {"reference": url["rg"]},
     }
     if subject:
@@ -144,15 +154,18 @@ def guidance_bundle(
         gr["evaluationMessage"] = [{"reference": url["oo"]}]
 
     ext_base = bindings.system(GW_GUIDELINE)
-    entities: list[dict[str, Any]] = [{
-        "role": "source",
-        "what": {"identifier": {"system": ext_base, "value": g.id}, "display": f"{g.title} version {g.version} (sha256 {g.sha256})"},
-        "extension": [{"url": f"{ext_base}:version", "valueString": g.version}, {"url": f"{ext_base}:sha256", "valueString": g.sha256}],
-    }, {
-        "role": "source",
-        "what": {"display": f"guidewalk FHIR binding table {bindings.file} (sha256 {bindings.sha256})"},
-        "extension": [{"url": f"{ext_base}:sha256", "valueString": bindings.sha256}],
-    }]
+    entities: list[dict[str, Any]] = [
+        {
+            "role": "source",
+            "what": {"identifier": {"system": ext_base, "value": g.id}, "display": f"{g.title} version {g.version} (sha256 {g.sha256})"},
+            "extension": [{"url": f"{ext_base}:version", "valueString": g.version}, {"url": f"{ext_base}:sha256", "valueString": g.sha256}],
+        },
+        {
+            "role": "source",
+            "what": {"display": f"guidewalk FHIR binding table {bindings.file} (sha256 {bindings.sha256})"},
+            "extension": [{"url": f"{ext_base}:sha256", "valueString": bindings.sha256}],
+        },
+    ]
     if extraction is not None:
         seen: set[str] = set()
         for s in extraction.sources.values():
@@ -163,16 +176,25 @@ def guidance_bundle(
                 seen.add(s.resource)
                 entities.append({"role": "source", "what": {"display": f"case file {s.resource}"}})
     prov = {
-        "resourceType": "Provenance", "id": ids["prov"],
+        "resourceType": "Provenance",
+        "id": ids["prov"],
         "target": [{"reference": url["gr"]}, {"reference": url["rg"]}],
         "recorded": now,
-        "agent": [{"type": {"coding": [{"system": PROVENANCE_AGENT, "code": "assembler", "display": "Assembler"}]},
-                   "who": {"reference": url["dev"], "display": f"guidewalk {__version__}"}}],
+        "agent": [
+            {
+                "type": {"coding": [{"system": PROVENANCE_AGENT, "code": "assembler", "display": "Assembler"}]},
+                "who": {"reference": url["dev"], "display": f"guidewalk {__version__}"},
+            }
+        ],
         "entity": entities,
     }
     bundle = {
-        "resourceType": "Bundle", "id": _uuid(digest, "bundle"), "type": "collection", "timestamp": now,
+        "resourceType": "Bundle",
+        "id": _uuid(digest, "bundle"),
+        "type": "collection",
+        "timestamp": now,
         "entry": [{"fullUrl": url["gr"], "resource": gr}, {"fullUrl": url["rg"], "resource": rg}]
-        + entries + [{"fullUrl": url["prov"], "resource": prov}, {"fullUrl": url["dev"], "resource": device}],
+        + entries
+        + [{"fullUrl": url["prov"], "resource": prov}, {"fullUrl": url["dev"], "resource": device}],
     }
     return bundle

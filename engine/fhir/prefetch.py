@@ -10,7 +10,8 @@ listed with their subcodes (C50.0 ... C50.9), because token search has no prefix
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..model import Guideline
 from .bindings import Binding, Bindings
@@ -73,7 +74,7 @@ def fill(template: str, context: dict[str, Any]) -> str:
     import re
     import urllib.parse
 
-    def sub(m: "re.Match[str]") -> str:
+    def sub(m: re.Match[str]) -> str:
         v = context.get(m.group(1))
         if v is None:
             raise KeyError(m.group(1))

@@ -4,8 +4,9 @@ could not be used and why, and the record's facts merged with a case file's."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import Location
 from ..expressions import UNKNOWN
@@ -31,8 +32,7 @@ class FactSource:
     overrides: dict[str, Any] | None = None  # the FHIR value a case file replaced
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"value": self.value, "from": self.resource, "date": self.date, "element": self.element,
-                               "path": self.location.path}
+        out: dict[str, Any] = {"value": self.value, "from": self.resource, "date": self.date, "element": self.element, "path": self.location.path}
         if self.location.line:
             out["at"] = str(self.location)
         if not self.standard:
@@ -118,7 +118,14 @@ def merge_case(x: Extraction, case: CaseFacts, case_file: str) -> CaseFacts:
         prev = x.sources.get(key)
         loc = case.where(key) or Location(case_file)
         x.sources[key] = FactSource(
-            key, to_json_value(value) if value is not None else None, case_file, None, "case file", loc, standard=False, origin="case file",
+            key,
+            to_json_value(value) if value is not None else None,
+            case_file,
+            None,
+            "case file",
+            loc,
+            standard=False,
+            origin="case file",
             overrides={"value": prev.value, "from": prev.resource} if prev is not None else None,
         )
         raw[key] = value

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .. import _yaml
 from ..errors import LoadError, ProblemSink, suggest
@@ -63,7 +64,9 @@ def expect_list(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], value: Any, wha
 
 
 def typename(v: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number", type(None): "nothing"}.get(type(v), type(v).__name__)
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number", type(None): "nothing"}.get(
+        type(v), type(v).__name__
+    )
 
 
 def check_keys(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Mapping[str, Any], element: str, what: str | None = None) -> None:

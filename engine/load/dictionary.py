@@ -3,8 +3,9 @@ actions/*.yaml), read with every problem located."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .. import _yaml
 from ..errors import Location, suggest
@@ -26,7 +27,12 @@ from .find import default_root
 def fact_spec(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], name: str, raw: Mapping[str, Any], *, derived_by: str | None = None) -> FactSpec | None:
     ftype = raw.get("type")
     if ftype not in FACT_TYPES:
-        ctx.err(doc, path + ("type",), f"fact '{name}' needs a type: one of {', '.join(FACT_TYPES)}" + (f" (got '{ftype}')" if ftype else ""), suggest(str(ftype), FACT_TYPES) if ftype else None)
+        ctx.err(
+            doc,
+            path + ("type",),
+            f"fact '{name}' needs a type: one of {', '.join(FACT_TYPES)}" + (f" (got '{ftype}')" if ftype else ""),
+            suggest(str(ftype), FACT_TYPES) if ftype else None,
+        )
         return None
     nums: dict[str, float | None] = {}
     for k in ("min", "max", "step"):

@@ -48,13 +48,15 @@ def resolve(name: str, root: Path | None = None) -> Path:
         return cand
     known = guideline_ids(root)
     hint = suggest(name, known)
-    raise LoadError([
-        Problem(
-            Location(name),
-            f"no guideline '{name}' (known: {', '.join(known) or 'none'})",
-            suggestion=hint,
-        )
-    ])
+    raise LoadError(
+        [
+            Problem(
+                Location(name),
+                f"no guideline '{name}' (known: {', '.join(known) or 'none'})",
+                suggestion=hint,
+            )
+        ]
+    )
 
 
 def root_for(file: Path) -> Path:

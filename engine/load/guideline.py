@@ -4,8 +4,9 @@ flowcharts and overlays, loaded completely or not at all."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .. import _yaml
 from ..errors import Location, suggest
@@ -182,17 +183,36 @@ def _flowcharts(ctx: Ctx, doc: _yaml.Doc, raw: Any, scope: Mapping[str, FactSpec
     return flowcharts, nodes
 
 
-def _node(ctx: Ctx, doc: _yaml.Doc, p: tuple[Any, ...], nid: str, fid: str, raw: dict[str, Any], scope: Mapping[str, FactSpec], actions: Mapping[str, str], origin: str = "guideline") -> Node | None:
+def _node(
+    ctx: Ctx,
+    doc: _yaml.Doc,
+    p: tuple[Any, ...],
+    nid: str,
+    fid: str,
+    raw: dict[str, Any],
+    scope: Mapping[str, FactSpec],
+    actions: Mapping[str, str],
+    origin: str = "guideline",
+) -> Node | None:
     kind = raw.get("kind")
     if kind not in NODE_KINDS:
-        ctx.err(doc, p + ("kind",) if "kind" in raw else p, f"node '{nid}' needs kind: one of {', '.join(NODE_KINDS)}", suggest(str(kind), NODE_KINDS) if kind else None)
+        ctx.err(
+            doc,
+            p + ("kind",) if "kind" in raw else p,
+            f"node '{nid}' needs kind: one of {', '.join(NODE_KINDS)}",
+            suggest(str(kind), NODE_KINDS) if kind else None,
+        )
         return None
     check_keys(ctx, doc, p, raw, f"{kind} node", f"{kind} node '{nid}'")
     source = read_source(ctx, doc, p + ("source",), raw.get("source"))
     if source is None:
         ctx.err(doc, p, f"node '{nid}' has no source")
     node = Node(
-        id=nid, kind=kind, flowchart=fid, location=doc.key_where(p), source=source,
+        id=nid,
+        kind=kind,
+        flowchart=fid,
+        location=doc.key_where(p),
+        source=source,
         title=get_text(ctx, doc, p + ("title",), raw.get("title"), "title"),
         note=get_text(ctx, doc, p + ("note",), raw.get("note"), "note"),
         origin=origin,
@@ -215,7 +235,9 @@ def _node(ctx: Ctx, doc: _yaml.Doc, p: tuple[Any, ...], nid: str, fid: str, raw:
             ctx.targets.append((doc, bp + ("to",), str(b["to"]), nid))
             cond = condition(ctx, doc, bp + ("when",), b["when"], scope)
             if cond is not None:
-                node.branches.append(Branch(when=cond, to=str(b["to"]), note=get_text(ctx, doc, bp + ("note",), b.get("note"), "note"), location=doc.where(bp + ("to",))))
+                node.branches.append(
+                    Branch(when=cond, to=str(b["to"]), note=get_text(ctx, doc, bp + ("note",), b.get("note"), "note"), location=doc.where(bp + ("to",)))
+                )
         node.otherwise = None if raw.get("otherwise") is None else str(raw["otherwise"])
         if node.otherwise:
             ctx.targets.append((doc, p + ("otherwise",), node.otherwise, nid))

@@ -3,7 +3,8 @@ and put in dependency order."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .. import _yaml
 from ..errors import ExpressionError, Location, suggest
@@ -28,7 +29,9 @@ from ._context import (
 from .dictionary import fact_spec
 
 
-def condition(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Any, scope: Mapping[str, FactLike], *, want: str | None = "boolean", target: FactLike | None = None) -> Condition | None:
+def condition(
+    ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Any, scope: Mapping[str, FactLike], *, want: str | None = "boolean", target: FactLike | None = None
+) -> Condition | None:
     loc = doc.where(path)
     if raw is None:
         ctx.err(doc, path, "missing condition")
@@ -66,7 +69,9 @@ class RawRule:
         self.doc, self.path, self.raw, self.origin = doc, path, raw, origin
 
 
-def collect_rules(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Any, origin: str, derived: dict[str, FactSpec], dictionary: Mapping[str, FactSpec]) -> list[RawRule]:
+def collect_rules(
+    ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Any, origin: str, derived: dict[str, FactSpec], dictionary: Mapping[str, FactSpec]
+) -> list[RawRule]:
     """First pass: declare derived facts (so conditions anywhere may read them)."""
     out: list[RawRule] = []
     for i, r in enumerate(expect_list(ctx, doc, path, raw, "rules")):
@@ -160,7 +165,7 @@ def order_rules(ctx: Ctx, rules: list[Rule]) -> list[Rule]:
         if s == 2:
             return
         if s == 1:
-            cycle = " -> ".join(stack[stack.index(r.id):] + [r.id])
+            cycle = " -> ".join(stack[stack.index(r.id) :] + [r.id])
             ctx.sink.add(r.location, f"rules depend on each other in a cycle: {cycle}")
             return
         state[r.id] = 1

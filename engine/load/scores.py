@@ -3,8 +3,9 @@ module alone as a rules-only guideline for the calculator."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .. import _yaml
 from ..errors import Location, suggest
@@ -25,7 +26,15 @@ from .find import default_root, score_ids
 from .rules import RawRule, asked_facts, collect_rules, compile_rule, order_rules
 
 
-def read_score(ctx: Ctx, root: Path, sid: str, derived: dict[str, FactSpec], dictionary: Mapping[str, FactSpec], seen: dict[str, tuple[_yaml.Doc, dict[str, Any], list[RawRule]]], where: tuple[_yaml.Doc, tuple[Any, ...]] | None) -> None:
+def read_score(
+    ctx: Ctx,
+    root: Path,
+    sid: str,
+    derived: dict[str, FactSpec],
+    dictionary: Mapping[str, FactSpec],
+    seen: dict[str, tuple[_yaml.Doc, dict[str, Any], list[RawRule]]],
+    where: tuple[_yaml.Doc, tuple[Any, ...]] | None,
+) -> None:
     if sid in seen:
         return
     path = root / "scores" / f"{sid}.yaml"
@@ -112,9 +121,24 @@ def load_score(sid: str, root: Path | None = None) -> tuple[ScoreModule, Guideli
     module = modules[sid]
     asks = asked_facts(ordered, [], dictionary)
     g = Guideline(
-        id=f"score:{sid}", title=module.title, version="", publisher="", source=module.source.url if module.source else "",
-        language="", description=module.description, entry="", flowcharts={}, nodes={}, rules=ordered,
-        dictionary=dictionary, derived=derived, asks=asks, actions=actions, scores=tuple(seen), files=tuple(d.file for d in ctx.docs),
-        sha256=source_hash(ctx.docs), location=Location(module.file),
+        id=f"score:{sid}",
+        title=module.title,
+        version="",
+        publisher="",
+        source=module.source.url if module.source else "",
+        language="",
+        description=module.description,
+        entry="",
+        flowcharts={},
+        nodes={},
+        rules=ordered,
+        dictionary=dictionary,
+        derived=derived,
+        asks=asks,
+        actions=actions,
+        scores=tuple(seen),
+        files=tuple(d.file for d in ctx.docs),
+        sha256=source_hash(ctx.docs),
+        location=Location(module.file),
     )
     return module, g

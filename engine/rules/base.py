@@ -5,8 +5,9 @@ the unknown facts that stand between it and a value).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from ..expressions import UNKNOWN, relevant_unknowns
 from ..model import Guideline, Rule

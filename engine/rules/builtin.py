@@ -5,7 +5,8 @@ Always available; the reference the durable_rules backend is tested against.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import RuleError
 from ..expressions import UNKNOWN

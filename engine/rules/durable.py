@@ -49,7 +49,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 try:
     from durable import engine as _dengine

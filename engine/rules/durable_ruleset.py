@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 try:
     from durable.lang import value as _dvalue

@@ -8,7 +8,8 @@ base facts a decision reads (the live facts from a node on, and the facts that b
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..expressions import UNKNOWN
 from ..model import Guideline, Node

@@ -23,8 +23,9 @@ from __future__ import annotations
 import copy as _copy
 import itertools
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from ..errors import GuidewalkError, RunError, suggest
 from ..expressions import UNKNOWN, Call, Expr, Fact, Word, iter_nodes, readable
@@ -159,7 +160,7 @@ class Session:
     def can_undo(self) -> bool:
         return bool(self._history)
 
-    def copy(self) -> "Session":
+    def copy(self) -> Session:
         """A what-if fork: answers and undo history copied, the guideline shared."""
         other = Session.__new__(Session)
         other.guideline = self.guideline
@@ -277,11 +278,24 @@ class Session:
     def _describe_alert(self, fact: str, rule: Any) -> Pending:
         spec = self.guideline.dictionary[fact]
         return Pending(
-            fact=fact, question=spec.question or f"{fact}?", type=spec.type, unit=spec.unit, min=spec.min, max=spec.max,
-            step=spec.step, values=spec.values, help=spec.help, domain=spec.describe_domain(), node=f"alert:{rule.id}",
-            node_question=f"Does this alert apply? {rule.text}", node_title=None, node_note=rule.note,
-            node_source=rule.source.short() if rule.source else None, node_source_url=rule.source.url if rule.source else None,
-            branches=(readable(rule.when.expr),), fact_source=spec.source.short() if spec.source else None,
+            fact=fact,
+            question=spec.question or f"{fact}?",
+            type=spec.type,
+            unit=spec.unit,
+            min=spec.min,
+            max=spec.max,
+            step=spec.step,
+            values=spec.values,
+            help=spec.help,
+            domain=spec.describe_domain(),
+            node=f"alert:{rule.id}",
+            node_question=f"Does this alert apply? {rule.text}",
+            node_title=None,
+            node_note=rule.note,
+            node_source=rule.source.short() if rule.source else None,
+            node_source_url=rule.source.url if rule.source else None,
+            branches=(readable(rule.when.expr),),
+            fact_source=spec.source.short() if spec.source else None,
         )
 
     def _decisive_test(self, test: Any, fact: str, cands: list[str]) -> bool:

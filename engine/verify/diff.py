@@ -10,8 +10,9 @@ with one witness patient, checked by walking both versions with the ordinary eng
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import z3
 
@@ -146,10 +147,21 @@ class Region:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "region": self.description, "bounds": self.bounds, "witness": self.witness, "witness_checked": self.checked, "notes": self.notes}
+        return {
+            "old": self.old,
+            "new": self.new,
+            "region": self.description,
+            "bounds": self.bounds,
+            "witness": self.witness,
+            "witness_checked": self.checked,
+            "notes": self.notes,
+        }
 
     def text(self) -> str:
-        lines = [f"{self.description}: {self.old} -> {self.new}", f"    witness: {format_patient(self.witness)}" + ("" if self.checked else "  (walking the witness did not confirm it)")]
+        lines = [
+            f"{self.description}: {self.old} -> {self.new}",
+            f"    witness: {format_patient(self.witness)}" + ("" if self.checked else "  (walking the witness did not confirm it)"),
+        ]
         lines += [f"    note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -358,7 +370,9 @@ def effect(old: Guideline, new: Guideline, *, flowchart: str | None = None, max_
     return regions
 
 
-def _grow(chk: Checker, space: Space, allk: Any, same: Any, facts: list[str], w: dict[str, Any], pts: dict[str, list[float]]) -> tuple[Any, dict[str, str], bool]:
+def _grow(
+    chk: Checker, space: Space, allk: Any, same: Any, facts: list[str], w: dict[str, Any], pts: dict[str, list[float]]
+) -> tuple[Any, dict[str, str], bool]:
     """The largest box (greedy) around witness `w` inside the region `same`."""
     cells: dict[str, _Cells] = {}
     rng: dict[str, Any] = {}  # fact -> (lo, hi) cell indices | set of enum values | "free" | "point"
@@ -469,7 +483,9 @@ def _read(old: Guideline, new: Guideline, fo: str, fn: str, patient: dict[str, A
     return [f for f in facts if f in got]
 
 
-def _confirm(old: Guideline, new: Guideline, fo: str, fn: str, w: dict[str, Any], lo: tuple[str, ...], go: bool, ln: tuple[str, ...], gn: bool, rules: Any) -> bool:
+def _confirm(
+    old: Guideline, new: Guideline, fo: str, fn: str, w: dict[str, Any], lo: tuple[str, ...], go: bool, ln: tuple[str, ...], gn: bool, rules: Any
+) -> bool:
     """Walk the witness through both versions with the ordinary engine."""
     from ..errors import GuidewalkError
 

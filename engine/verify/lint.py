@@ -12,8 +12,9 @@ each decision.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import z3
 
@@ -116,10 +117,13 @@ class _Lint:
         for i in range(len(node.branches)):
             if chk.sat(r, enc.taken(node, i), assume=A) is None:
                 yield self.finding(
-                    "dead-branch", "warning", node.branches[i].when.location,
+                    "dead-branch",
+                    "warning",
+                    node.branches[i].when.location,
                     f"branch {i + 1} of '{node.id}' can never be taken: its condition contradicts the path to the node"
                     + (" or an earlier branch" if not node.exclusive else ""),
-                    node=node.id, branches=[self.branch_info(node, i)],
+                    node=node.id,
+                    branches=[self.branch_info(node, i)],
                 )
             else:
                 feasible.add(node.branches[i].to)
@@ -128,23 +132,36 @@ class _Lint:
             if falls:
                 w = chk.witness(z3.And(r, ed.otherwise), facts, self.prefer)
                 yield self.finding(
-                    "gap", "error", node.location,
-                    f"decision '{node.id}': no branch holds and there is no otherwise", node=node.id, witness=w,
+                    "gap",
+                    "error",
+                    node.location,
+                    f"decision '{node.id}': no branch holds and there is no otherwise",
+                    node=node.id,
+                    witness=w,
                     branches=[self.branch_info(node, i) for i in range(len(node.branches))],
                 )
         elif falls:
             feasible.add(node.otherwise)
         else:
-            yield self.finding("otherwise-unused", "info", node.location, f"the otherwise of '{node.id}' is never taken: the branches cover every patient who gets here", node=node.id)
+            yield self.finding(
+                "otherwise-unused",
+                "info",
+                node.location,
+                f"the otherwise of '{node.id}' is never taken: the branches cover every patient who gets here",
+                node=node.id,
+            )
         stuck = z3.And(r, ed.blocked)
         if chk.sat(stuck, assume=A) is not None:
             w = chk.witness(stuck, facts, self.prefer, definite=False)
             derived = [f for b in node.branches for f in b.when.facts if f in enc.rules_by_fact]
             yield self.finding(
-                "gap", "error", node.location,
+                "gap",
+                "error",
+                node.location,
                 f"decision '{node.id}': every fact is known, yet no branch holds and a branch has no value"
                 + (f" (derived facts read: {', '.join(dict.fromkeys(derived))}; a rule leaves them without a value)" if derived else ""),
-                node=node.id, witness=w,
+                node=node.id,
+                witness=w,
             )
         if node.exclusive and len(node.branches) > 1:
             yield from self.overlaps(node, r, facts)
@@ -165,9 +182,13 @@ class _Lint:
                 pairs.remove((i, j))
                 w = self.chk.witness(z3.And(r, ed.terms[i].t, ed.terms[j].t), facts, self.prefer)
                 yield self.finding(
-                    "overlap", "error", node.location,
+                    "overlap",
+                    "error",
+                    node.location,
                     f"decision '{node.id}' promises exclusive branches, but branches {i + 1} and {j + 1} both hold",
-                    node=node.id, witness=w, branches=[self.branch_info(node, i), self.branch_info(node, j)],
+                    node=node.id,
+                    witness=w,
+                    branches=[self.branch_info(node, i), self.branch_info(node, j)],
                 )
 
     def unknowns(self, node: Node, r: Any) -> Iterator[Finding]:
@@ -179,9 +200,12 @@ class _Lint:
                 stops.append(f)
         if stops:
             yield self.finding(
-                "unknowns", "info", node.location,
+                "unknowns",
+                "info",
+                node.location,
                 f"the walk stops at '{node.id}' (needs facts) when any one of these is missing: {', '.join(stops)}",
-                node=node.id, facts=stops,
+                node=node.id,
+                facts=stops,
             )
 
     # ------------------------------------------------------------------ rules
@@ -197,7 +221,9 @@ class _Lint:
             if self.chk.sat(z3.Not(known(t)), assume=self.all) is not None:
                 w = self.chk.witness(z3.Not(known(t)), self.enc.base_facts([rule.fact]), self.prefer, definite=False)
                 yield self.finding(
-                    "rule-gap", "warning", rule.location,
+                    "rule-gap",
+                    "warning",
+                    rule.location,
                     f"rule '{rule.id}' gives '{rule.fact}' no value for some patients with every input known (no case holds, no otherwise); read by {', '.join(sorted(read_by[rule.fact]))}",
                     witness=w,
                 )
@@ -229,7 +255,12 @@ class _Lint:
                 if isinstance(e, Arith) and e.op == "/":
                     t = self.enc.term(e.right)
                     if isinstance(t, N) and self.chk.sat(t.k, t.v == 0, assume=self.all) is not None:
-                        yield self.finding("division", "warning", cond.location, f"'{owner}' divides by {readable(e.right)}, which can be 0 within the declared domains (evaluating it would fail)")
+                        yield self.finding(
+                            "division",
+                            "warning",
+                            cond.location,
+                            f"'{owner}' divides by {readable(e.right)}, which can be 0 within the declared domains (evaluating it would fail)",
+                        )
 
     # ------------------------------------------------------------------ graph and facts
 
@@ -303,13 +334,17 @@ class _Lint:
                         seen.add(key)
                         up, low = (a, b) if a[1] == "upper" else (b, a)
                         yield self.finding(
-                            "threshold", "warning", b[2],
+                            "threshold",
+                            "warning",
+                            b[2],
                             f"{fact} = {_n(a[0])} belongs to the upper side at '{up[3]}' ({up[4]}, {up[2]}) but to the lower side at '{low[3]}' ({low[4]}, {low[2]}); check which the guideline means",
                         )
                     elif a[0] != b[0] and abs(a[0] - b[0]) <= 0.15 * max(abs(a[0]), abs(b[0])):
                         seen.add(key)
                         yield self.finding(
-                            "threshold", "warning", b[2],
+                            "threshold",
+                            "warning",
+                            b[2],
                             f"{fact}: '{b[4]}' at '{b[3]}' and '{a[4]}' at '{a[3]}' ({a[2]}) put the boundary at {_n(b[0])} and {_n(a[0])}; same threshold meant?",
                         )
 

@@ -119,7 +119,13 @@ def _definitions() -> dict[str, Any]:
 
 
 def _wrap(kind: str, title: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "$id": f"{BASE_URL}/{kind}.schema.json", "title": title, **body, "definitions": _definitions()}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"{BASE_URL}/{kind}.schema.json",
+        "title": title,
+        **body,
+        "definitions": _definitions(),
+    }
 
 
 def schema(kind: str = "guideline") -> dict[str, Any]:

@@ -15,8 +15,9 @@ This module imports z3; only the analysis commands import it (never `guidewalk r
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import z3
 

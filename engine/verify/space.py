@@ -13,9 +13,10 @@ This module imports z3; only the analysis commands import it (never `guidewalk r
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable, Mapping, Union
+from typing import Any
 
 import z3
 
@@ -57,7 +58,7 @@ class S:
     k: Any
 
 
-Term = Union[B, N, E, S]
+Term = B | N | E | S
 
 
 def num(value: Any) -> Any:

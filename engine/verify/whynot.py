@@ -10,8 +10,9 @@ the ordinary engine, so the decisions on the way and their sources are the real 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import z3
 
@@ -104,7 +105,9 @@ def why_not(g: Guideline, raw: Mapping[str, Any], target: str, *, flowchart: str
         targets = [n.id for n in g.nodes.values() if target in n.actions]
     if not targets:
         hint = suggest(target, list(g.nodes) + list(g.actions))
-        raise RunError(f"'{target}' is neither a node nor an action code used by a node of this guideline" + (f" (did you mean '{hint}'?)" if hint else ""), guideline=g.id)
+        raise RunError(
+            f"'{target}' is neither a node nor an action code used by a node of this guideline" + (f" (did you mean '{hint}'?)" if hint else ""), guideline=g.id
+        )
     facts = check_facts(raw, g.dictionary, g.derived)
     out = WhyNot(g.id, target, targets, "found")
     if facts.errors:
@@ -229,7 +232,9 @@ def _nicer(space: Space, goal: Any, new: dict[str, Any], current: Mapping[str, A
     return result
 
 
-def _ranges(space: Space, goal: Any, new: dict[str, Any], current: Mapping[str, Any], relevant: list[str], changed: Mapping[str, Any], g: Guideline) -> dict[str, str]:
+def _ranges(
+    space: Space, goal: Any, new: dict[str, Any], current: Mapping[str, Any], relevant: list[str], changed: Mapping[str, Any], g: Guideline
+) -> dict[str, str]:
     """For each changed fact, the readable range of values that all lead to the target when
     the other changes are kept (checked: no value in the range misses the target)."""
     from .diff import _Cells
@@ -248,7 +253,7 @@ def _ranges(space: Space, goal: Any, new: dict[str, Any], current: Mapping[str, 
         others = [space.equals(h, _py(new[h])) for h in relevant if h != f]
         known_f = space.known[f]
 
-        def all_reach(cond: Any) -> bool:
+        def all_reach(cond: Any, known_f: Any = known_f, others: list[Any] = others) -> bool:
             return chk.sat(z3.Not(goal), known_f, cond, *keep, *others) is None
 
         if spec.type in ("integer", "number"):

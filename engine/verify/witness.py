@@ -8,7 +8,8 @@ one, where that keeps the witness valid (`kps = 70`, not `kps = 40`).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import z3
 
@@ -32,7 +33,7 @@ class Checker:
         fresh variables, so they never change what is satisfiable)."""
         ax = self.space.axioms
         if self._added < len(ax):
-            self.solver.add(*ax[self._added:])
+            self.solver.add(*ax[self._added :])
             self._added = len(ax)
 
     def everyone_known(self, except_: str | None = None) -> list[Any]:
@@ -71,7 +72,9 @@ class Checker:
         """A condition: every base fact is known."""
         return self.everyone_known()[0]
 
-    def witness(self, cond: Any, facts: Iterable[str], prefer: Mapping[str, list[float]], *, definite: bool = True, everything: bool = False) -> dict[str, Any] | None:
+    def witness(
+        self, cond: Any, facts: Iterable[str], prefer: Mapping[str, list[float]], *, definite: bool = True, everything: bool = False
+    ) -> dict[str, Any] | None:
         """The smallest readable patient satisfying `cond`, naming only facts in `facts`.
 
         With `definite`, facts may be left unknown (the condition must then hold whatever

@@ -15,7 +15,8 @@ import importlib
 import os
 import sys
 import traceback
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ._term import emit_error, err, out, set_color
 
@@ -86,16 +87,28 @@ def _fail(exc: BaseException, args: argparse.Namespace) -> int:
         return 2
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in EXTRAS:
         extra = EXTRAS[(exc.name or "").split(".")[0]]
-        emit_error("missing_extra", f"`guidewalk {args.command}` needs the '{extra}' extra ({exc.name} is not installed): pip install 'guidewalk[{extra}]'", json_out=json_out)
+        emit_error(
+            "missing_extra",
+            f"`guidewalk {args.command}` needs the '{extra}' extra ({exc.name} is not installed): pip install 'guidewalk[{extra}]'",
+            json_out=json_out,
+        )
         return 2
     if _is_missing_graphviz(exc):
-        emit_error("missing_program", "the Graphviz program 'dot' is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)", json_out=json_out)
+        emit_error(
+            "missing_program",
+            "the Graphviz program 'dot' is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)",
+            json_out=json_out,
+        )
         return 2
     if isinstance(exc, OSError):
         what = f" '{exc.filename}'" if exc.filename else ""
         emit_error("os_error", f"cannot use{what}: {exc.strerror or exc}", json_out=json_out)
         return 2
-    emit_error("internal_error", f"internal error: {type(exc).__name__}: {exc} — this is a bug in guidewalk; please report it with the command you ran", json_out=json_out)
+    emit_error(
+        "internal_error",
+        f"internal error: {type(exc).__name__}: {exc} — this is a bug in guidewalk; please report it with the command you ran",
+        json_out=json_out,
+    )
     if os.environ.get("GUIDEWALK_DEBUG"):
         traceback.print_exc()
     else:

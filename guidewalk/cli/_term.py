@@ -8,7 +8,8 @@ import json
 import os
 import re
 import sys
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 __all__ = ["out", "err", "emit_error", "color_enabled", "paint_lines", "set_color"]
 
@@ -18,6 +19,7 @@ _MODE = "auto"  # --color: auto | always | never
 def set_color(mode: str) -> None:
     global _MODE
     _MODE = mode
+
 
 _CODES = {"red": "31", "yellow": "33", "green": "32", "bold": "1", "dim": "2"}
 #: (line pattern, style) for the readable outputs of run, validate and lint

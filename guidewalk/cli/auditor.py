@@ -19,7 +19,6 @@ from pathlib import Path
 __all__ = ["cmd_render", "cmd_report", "cmd_replay"]
 
 
-
 def _write(path: str | None, text: str) -> None:
     if path:
         Path(path).write_text(text, encoding="utf-8")

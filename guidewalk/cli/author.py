@@ -119,13 +119,25 @@ def cmd_diff(args: argparse.Namespace) -> int:
         changes = structural(go, gn)
         regions = effect(go, gn, flowchart=args.flowchart, max_regions=args.max_regions)
         scope = affected(go, gn, flowchart=args.flowchart) if regions else {}
-        report.append({"old": {"id": go.id, "version": go.version}, "new": {"id": gn.id, "version": gn.version}, "changes": changes, "affected": scope, "effect": [r.to_json() for r in regions]})
+        report.append(
+            {
+                "old": {"id": go.id, "version": go.version},
+                "new": {"id": gn.id, "version": gn.version},
+                "changes": changes,
+                "affected": scope,
+                "effect": [r.to_json() for r in regions],
+            }
+        )
         if args.format == "text":
             out(f"--- {go.id} {go.version}\n+++ {gn.id} {gn.version}\n")
             out(f"Structural changes ({len(changes)}):\n")
             for c in changes:
                 out(f"  {describe_change(c)}\n")
-            out(f"Clinical effect: {len(regions)} region(s) of patients whose recommendation changes" + (" (limit reached; there may be more)" if len(regions) >= args.max_regions else "") + ":\n")
+            out(
+                f"Clinical effect: {len(regions)} region(s) of patients whose recommendation changes"
+                + (" (limit reached; there may be more)" if len(regions) >= args.max_regions else "")
+                + ":\n"
+            )
             if scope:
                 out("  Every patient whose recommendation changes has " + "; ".join(scope.values()) + "\n")
             for r in regions:

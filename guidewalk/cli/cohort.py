@@ -32,7 +32,11 @@ def _text_summary(s: dict[str, Any]) -> str:
         lines.append(f"concordance: {c['concordant']:,} of {c['assessable']:,} assessable patients ({rate})")
     inv = s["invalid_rows"]
     if inv["count"]:
-        lines.append(f"invalid rows: {inv['count']:,} (" + ", ".join(f"{k} {v:,}" for k, v in inv["by_status"].items()) + ") — listed in the summary and the per-patient output")
+        lines.append(
+            f"invalid rows: {inv['count']:,} ("
+            + ", ".join(f"{k} {v:,}" for k, v in inv["by_status"].items())
+            + ") — listed in the summary and the per-patient output"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -54,9 +58,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
     started = time.perf_counter()
     try:
-        summary = audit(args.guideline, args.cohort, actual=args.actual, mapping=args.mapping, flowchart=args.flowchart, out=out_fh,
-                        jobs=jobs, engine=args.engine, rules=args.rules, id_column=args.id, fmt=args.format,
-                        overlays=tuple(args.overlay or ()), executor=executor, progress=progress)
+        summary = audit(
+            args.guideline,
+            args.cohort,
+            actual=args.actual,
+            mapping=args.mapping,
+            flowchart=args.flowchart,
+            out=out_fh,
+            jobs=jobs,
+            engine=args.engine,
+            rules=args.rules,
+            id_column=args.id,
+            fmt=args.format,
+            overlays=tuple(args.overlay or ()),
+            executor=executor,
+            progress=progress,
+        )
     finally:
         if close:
             out_fh.close()
@@ -72,7 +89,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         with open(args.html, "w", encoding="utf-8") as fh:
             fh.write(render_html(summary))
     if not args.quiet:
-        text = _text_summary(summary) + f"{summary['patients']:,} patients in {secs:.2f} s ({summary['patients'] / secs if secs else 0:,.0f}/s, {jobs} job(s){', dask' if executor else ''})\n"
+        text = (
+            _text_summary(summary)
+            + f"{summary['patients']:,} patients in {secs:.2f} s ({summary['patients'] / secs if secs else 0:,.0f}/s, {jobs} job(s){', dask' if executor else ''})\n"
+        )
         (sys.stdout if close else sys.stderr).write(text)
     return 0
 
@@ -83,8 +103,17 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 
     g = load_guideline(args.guideline)
     t0 = time.perf_counter()
-    truth = write_cohort(g, args.rows, args.output, flowchart=args.flowchart, seed=args.seed, deviation_rate=args.deviation_rate,
-                         missing_rate=args.missing_rate, no_actual_rate=args.no_actual_rate, invalid_rate=args.invalid_rate)
+    truth = write_cohort(
+        g,
+        args.rows,
+        args.output,
+        flowchart=args.flowchart,
+        seed=args.seed,
+        deviation_rate=args.deviation_rate,
+        missing_rate=args.missing_rate,
+        no_actual_rate=args.no_actual_rate,
+        invalid_rate=args.invalid_rate,
+    )
     if args.truth:
         with open(args.truth, "w", encoding="utf-8") as fh:
             json.dump(truth.to_json(), fh)

@@ -14,6 +14,7 @@ from ._term import err, out
 if TYPE_CHECKING:
     from guidewalk.engine.facts import CaseFacts
 
+
 def cmd_list(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline, require_guidelines
 

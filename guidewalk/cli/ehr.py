@@ -16,8 +16,9 @@ import datetime as _dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from guidewalk.engine.errors import GuidewalkError
 from guidewalk.engine.facts import CaseFacts
@@ -55,8 +56,15 @@ def cmd_fhir_facts(args: argparse.Namespace) -> int:
     invalid = []
     for e in checked.errors:
         src = x.sources.get(e.fact)
-        invalid.append({"fact": e.fact, "message": e.message, "from": src.resource if src else None, "path": src.location.path if src else None,
-                        **({"at": str(src.location)} if src and src.location.line else {})})
+        invalid.append(
+            {
+                "fact": e.fact,
+                "message": e.message,
+                "from": src.resource if src else None,
+                "path": src.location.path if src else None,
+                **({"at": str(src.location)} if src and src.location.line else {}),
+            }
+        )
     out: dict[str, Any] = {
         "guideline": g.id,
         "record": x.file,
@@ -75,8 +83,9 @@ def cmd_fhir_facts(args: argparse.Namespace) -> int:
 
         sys.stdout.write(f"# Facts from {x.file} for {g.id}, as of {x.as_of}. `facts` can be used as a case file's facts.\n")
         sys.stdout.write(yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=120))
-    sys.stderr.write(f"{len(x.facts)} facts from {len(set(s.resource for s in x.sources.values()))} resources; "
-                     f"{len(x.not_mapped)} not mapped; {len(invalid)} invalid\n")
+    sys.stderr.write(
+        f"{len(x.facts)} facts from {len(set(s.resource for s in x.sources.values()))} resources; {len(x.not_mapped)} not mapped; {len(invalid)} invalid\n"
+    )
     return 2 if invalid else 0
 
 
@@ -104,8 +113,10 @@ class RunInput:
         raw = case.values
         ri = cls(g, merge_case(x, case, args.facts or "case file"), args.format, x, b)
         over = [f"{k} ({s.overrides['value']!r} from {s.overrides['from']} -> {s.value!r})" for k, s in x.sources.items() if s.overrides]
-        ri.notes.append(f"Facts from FHIR record {x.file} as of {x.as_of}: {sum(1 for s in x.sources.values() if s.origin == 'fhir')} mapped, "
-                        f"{len(x.not_mapped)} not mapped" + (f"; case file {args.facts}: {len(raw)} facts" if args.facts else ""))
+        ri.notes.append(
+            f"Facts from FHIR record {x.file} as of {x.as_of}: {sum(1 for s in x.sources.values() if s.origin == 'fhir')} mapped, "
+            f"{len(x.not_mapped)} not mapped" + (f"; case file {args.facts}: {len(raw)} facts" if args.facts else "")
+        )
         if over:
             ri.notes.append("The case file overrides: " + "; ".join(over))
         for n in x.not_mapped:
@@ -165,21 +176,42 @@ def cmd_cds_hooks(args: argparse.Namespace) -> int:
         sys.stderr.write("cds-hooks: --dev accepts calls without a token, so it binds only to a loopback address (e.g. 127.0.0.1)\n")
         return 2
     if not issuers and not args.dev:
-        sys.stderr.write("cds-hooks: no trusted issuer: give --issuer ISS=JWKS (the EHR's JWT issuer and its JWK Set), "
-                         "or --dev for development on this machine only\n")
+        sys.stderr.write(
+            "cds-hooks: no trusted issuer: give --issuer ISS=JWKS (the EHR's JWT issuer and its JWK Set), or --dev for development on this machine only\n"
+        )
         return 2
     if not is_loopback(args.host) and not args.ssl_certfile and not (args.base_url or "").startswith("https://"):
-        sys.stderr.write("cds-hooks: warning: listening beyond this machine without TLS; CDS Hooks requires HTTPS (use --ssl-certfile/--ssl-keyfile or a TLS proxy and --base-url https://...)\n")
+        sys.stderr.write(
+            "cds-hooks: warning: listening beyond this machine without TLS; CDS Hooks requires HTTPS (use --ssl-certfile/--ssl-keyfile or a TLS proxy and --base-url https://...)\n"
+        )
     as_of = parse_as_of(args.as_of) if args.as_of else None
     db = args.db or str(default_db_path())
-    config = ServiceConfig(guidelines=args.guideline or [], db=db, issuers=issuers, dev=args.dev, host=args.host, base_url=args.base_url,
-                           cors_origins=args.cors_origin, as_of=as_of)
+    config = ServiceConfig(
+        guidelines=args.guideline or [],
+        db=db,
+        issuers=issuers,
+        dev=args.dev,
+        host=args.host,
+        base_url=args.base_url,
+        cors_origins=args.cors_origin,
+        as_of=as_of,
+    )
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
     mode = "DEV MODE: calls from this machine need no token" if args.dev else f"JWT from {', '.join(i.iss for i in issuers)}"
-    sys.stderr.write(f"guidewalk cds-hooks: {len(app.state.services)} services at http{'s' if args.ssl_certfile else ''}://{args.host}:{args.port}/cds-services; "
-                     f"{mode}; feedback in {db}\n")
+    sys.stderr.write(
+        f"guidewalk cds-hooks: {len(app.state.services)} services at http{'s' if args.ssl_certfile else ''}://{args.host}:{args.port}/cds-services; "
+        f"{mode}; feedback in {db}\n"
+    )
     sys.stderr.flush()
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level=args.log_level, server_header=False,
-                ssl_keyfile=args.ssl_keyfile, ssl_certfile=args.ssl_certfile)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level=args.log_level,
+        server_header=False,
+        ssl_keyfile=args.ssl_keyfile,
+        ssl_certfile=args.ssl_certfile,
+    )
     return 0

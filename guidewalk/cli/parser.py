@@ -19,9 +19,7 @@ EXIT_CODES = (
 )
 
 _EPILOG = (
-    "exit codes:\n"
-    + "".join(f"  {code:<4} {what}\n" for code, what in EXIT_CODES)
-    + "\nenvironment:\n"
+    "exit codes:\n" + "".join(f"  {code:<4} {what}\n" for code, what in EXIT_CODES) + "\nenvironment:\n"
     "  GUIDEWALK_GUIDELINES  a guidelines folder of your own (default: the shipped guidelines)\n"
     "  GUIDEWALK_RULES       rules backend: auto | builtin | durable_rules\n"
     "  NO_COLOR              no colour in terminal output (also --color never)\n"
@@ -72,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fhir", metavar="BUNDLE", help="read facts from a FHIR R4 Bundle (JSON); --facts then overrides them (needs guidewalk[fhir])")
     s.add_argument("--as-of", metavar="DATE", help="with --fhir: evaluation date YYYY-MM-DD for age and staleness (default: today)")
     _walk_options(s)
-    s.add_argument("--format", choices=("text", "json", "fhir"), default="text", help="text (default), json (the result contract) or fhir (a GuidanceResponse + RequestGroup + Provenance Bundle)")
+    s.add_argument(
+        "--format",
+        choices=("text", "json", "fhir"),
+        default="text",
+        help="text (default), json (the result contract) or fhir (a GuidanceResponse + RequestGroup + Provenance Bundle)",
+    )
 
     s = _command(sub, "facts", "core:cmd_facts", "the facts a guideline may ask, with types, units, ranges")
     s.add_argument("guideline", help="guideline id or path")
@@ -112,10 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8090)
     s.add_argument("--db", metavar="FILE", help="SQLite file for cards and feedback (default: in the user's data directory)")
-    s.add_argument("--issuer", action="append", default=[], metavar="ISS=JWKS", help="trust JWTs from issuer ISS, verified with the JWK Set at URL or in a file (repeatable)")
+    s.add_argument(
+        "--issuer",
+        action="append",
+        default=[],
+        metavar="ISS=JWKS",
+        help="trust JWTs from issuer ISS, verified with the JWK Set at URL or in a file (repeatable)",
+    )
     s.add_argument("--jku", action="append", default=[], metavar="ISS=URL", help="a further JWK Set URL issuer ISS may name in the jku header (repeatable)")
     s.add_argument("--base-url", metavar="URL", help="the service's public base URL, for the JWT audience and report links (default: from each request)")
-    s.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow browser calls from this origin, e.g. https://sandbox.cds-hooks.org (repeatable)")
+    s.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow browser calls from this origin, e.g. https://sandbox.cds-hooks.org (repeatable)",
+    )
     s.add_argument("--guideline", action="append", metavar="ID_OR_PATH", help="offer this guideline (repeatable; default: every shipped guideline)")
     s.add_argument("--dev", action="store_true", help="development only: accept calls without a JWT from this machine; needs a loopback --host")
     s.add_argument("--ssl-keyfile", metavar="KEY")
@@ -140,7 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout)")
     s.add_argument("--format", choices=("html", "json"), default=None, help="html (default) or json (the replayable record); default from the -o suffix")
     _walk_options(s)
-    s.add_argument("--why-not", action="append", metavar="TARGET", dest="why_not", help="also explain the smallest change of facts that would lead to this node or action code (repeatable)")
+    s.add_argument(
+        "--why-not",
+        action="append",
+        metavar="TARGET",
+        dest="why_not",
+        help="also explain the smallest change of facts that would lead to this node or action code (repeatable)",
+    )
 
     s = _command(sub, "replay", "auditor:cmd_replay", "re-run a recorded case (report JSON or HTML) with the current guideline and engine")
     s.add_argument("record", help="record made by `guidewalk report --format json` (or the HTML report)")
@@ -159,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--html", metavar="SUMMARY.html", help="write the summary as a self-contained HTML page with charts")
     s.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: all cores; 1: in this process)")
     s.add_argument("--dask", nargs="?", const="local", metavar="ADDRESS", help="run the chunks on a Dask cluster (scheduler address, or a local cluster)")
-    s.add_argument("--engine", choices=("fast", "walk"), default="fast", help="fast: memoised trace-free walker (builtin rules); walk: the full traced walk per patient")
+    s.add_argument(
+        "--engine", choices=("fast", "walk"), default="fast", help="fast: memoised trace-free walker (builtin rules); walk: the full traced walk per patient"
+    )
     s.add_argument("--rules", choices=_BACKENDS, default="builtin", help="rules backend with --engine walk")
     s.add_argument("--id", metavar="COLUMN", help="column with a patient identifier to copy into the per-patient output")
     s.add_argument("--format", choices=("csv", "jsonl", "parquet"), help="input format (default: from the suffix)")

@@ -88,12 +88,16 @@ class Service:
             "hook": "patient-view",
             "id": self.id,
             "title": f"{g.title} — guideline walk",
-            "description": (f"Walks the Dutch guideline {g.title} (version {g.version}, {g.publisher}) against the patient's record and "
-                            "returns what the guideline recommends, with the path, the facts that decided it and the sources. "
-                            "Decision support: the clinician and the multidisciplinary meeting decide."),
+            "description": (
+                f"Walks the Dutch guideline {g.title} (version {g.version}, {g.publisher}) against the patient's record and "
+                "returns what the guideline recommends, with the path, the facts that decided it and the sources. "
+                "Decision support: the clinician and the multidisciplinary meeting decide."
+            ),
             "prefetch": dict(self.prefetch),
-            "usageRequirements": ("Facts with a standard code are read from mCODE resources (LOINC, SNOMED CT, ICD-10, HGNC); the others from "
-                                  "Observations coded with the guidewalk code system (guidewalk docs/fhir.md)."),
+            "usageRequirements": (
+                "Facts with a standard code are read from mCODE resources (LOINC, SNOMED CT, ICD-10, HGNC); the others from "
+                "Observations coded with the guidewalk code system (guidewalk docs/fhir.md)."
+            ),
         }
 
 
@@ -220,8 +224,12 @@ def create_app(config: ServiceConfig) -> Starlette:
             result = run(g, x.as_case(), rules=rules)
         except GuidewalkError as exc:
             log.warning("hook %s: the walk failed (%s)", svc.id, type(exc).__name__)
-            card = warning_card(g, b, "The guideline could not be walked for this record; no recommendation given",
-                                ["The guideline walk stopped with an error in the guideline, not in the record. It has been logged without patient data."])
+            card = warning_card(
+                g,
+                b,
+                "The guideline could not be walked for this record; no recommendation given",
+                ["The guideline walk stopped with an error in the guideline, not in the record. It has been logged without patient data."],
+            )
             return [card], _Status("error")
         from guidewalk.engine.fhir.extract import annotate_errors
 
@@ -257,6 +265,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
         try:
             async with httpx.AsyncClient(timeout=FHIR_TIMEOUT, follow_redirects=False) as client:
+
                 async def one(key: str, tmpl: str) -> None:
                     url = f"{server}/{fill(tmpl, context)}"
                     r = await client.get(url, headers=headers)
@@ -316,22 +325,40 @@ def create_app(config: ServiceConfig) -> Starlette:
     async def report(request: Request) -> Response:
         hit = reports.get(request.path_params["token"])
         if hit is None:
-            return HTMLResponse("<!DOCTYPE html><title>guidewalk</title><p>This report has expired or does not exist.</p>", status_code=404,
-                                headers={"Cache-Control": "no-store"})
+            return HTMLResponse(
+                "<!DOCTYPE html><title>guidewalk</title><p>This report has expired or does not exist.</p>",
+                status_code=404,
+                headers={"Cache-Control": "no-store"},
+            )
         sid, facts = hit
         svc = services[sid]
         from guidewalk.render.report import make_record, render_html
 
         result = run(svc.g, facts, rules=rules)
         html = render_html(svc.g, make_record(svc.g, result))
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
-                                           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"})
+        return HTMLResponse(
+            html,
+            headers={
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            },
+        )
 
     middleware = []
     if config.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST", "OPTIONS"],
-                                     allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600,
-                                     allow_private_network=True))  # a browser-based EHR (sandbox) calling a service on this machine
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=config.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                allow_credentials=False,
+                max_age=600,
+                allow_private_network=True,
+            )
+        )  # a browser-based EHR (sandbox) calling a service on this machine
     app = Starlette(
         routes=[
             Route("/cds-services", discovery, methods=["GET"]),
@@ -362,11 +389,19 @@ class _Status:
 
 def _warm_up() -> None:
     """Build the FHIR models once at start-up, so the first hook call is as fast as the others."""
-    record_from_resources({"warm-up": {"resourceType": "Bundle", "type": "searchset", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "w", "birthDate": "1970-01-01"}},
-        {"resource": {"resourceType": "Observation", "id": "w", "status": "final", "code": {"text": "w"}, "valueInteger": 1}},
-        {"resource": {"resourceType": "Condition", "id": "w", "subject": {"reference": "Patient/w"}, "code": {"text": "w"}}},
-    ]}})
+    record_from_resources(
+        {
+            "warm-up": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [
+                    {"resource": {"resourceType": "Patient", "id": "w", "birthDate": "1970-01-01"}},
+                    {"resource": {"resourceType": "Observation", "id": "w", "status": "final", "code": {"text": "w"}, "valueInteger": 1}},
+                    {"resource": {"resourceType": "Condition", "id": "w", "subject": {"reference": "Patient/w"}, "code": {"text": "w"}}},
+                ],
+            }
+        }
+    )
 
 
 def _is_outcome(v: Any) -> bool:

@@ -57,7 +57,7 @@ def parse_issuer(text: str) -> Issuer:
     '=' that is followed by a URL or an existing path."""
     for i in range(len(text) - 1, 0, -1):
         if text[i] == "=":
-            iss, jwks = text[:i], text[i + 1:]
+            iss, jwks = text[:i], text[i + 1 :]
             if jwks.startswith(("http://", "https://")) or Path(jwks).exists():
                 return Issuer(iss, jwks)
     raise ValueError(f"--issuer takes ISS=JWKS, where JWKS is the issuer's JWK Set URL or a file with it, got {text!r}")
@@ -157,7 +157,12 @@ class Verifier:
             key = self._file_key(issuer.jwks, kid)
         try:
             claims = jwt.decode(
-                token, key, algorithms=[alg], audience=audience, issuer=issuer.iss, leeway=self.leeway,
+                token,
+                key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=issuer.iss,
+                leeway=self.leeway,
                 options={"require": ["iss", "aud", "exp", "iat", "jti"]},
             )
         except jwt.ExpiredSignatureError:

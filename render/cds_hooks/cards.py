@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from guidewalk.engine.fhir.bindings import GW_GUIDELINE, GW_OVERRIDE, Binding, Bindings
 from guidewalk.engine.fhir.summary import LIMIT, shorten, summary_of
@@ -27,7 +28,9 @@ from guidewalk.render.text import show_value
 
 __all__ = ["Card", "cards_for_result", "warning_card", "OVERRIDE_REASONS", "check_response", "md", "code", "DISCLAIMER"]
 
-DISCLAIMER = "*Decision support: this is what the guideline recommends for the data in the record; the clinician and the multidisciplinary meeting (MDO) decide.*"
+DISCLAIMER = (
+    "*Decision support: this is what the guideline recommends for the data in the record; the clinician and the multidisciplinary meeting (MDO) decide.*"
+)
 # offered when a card is dismissed; feedback with one of these is stored as a deviation with that reason
 OVERRIDE_REASONS = (
     ("mdo-decision", "Decided otherwise in the multidisciplinary meeting (MDO)"),
@@ -296,7 +299,9 @@ def cards_for_result(g: Guideline, bindings: Bindings, result: Result, *, extrac
         if conflicts:
             lines = ["The record gives different values for the same fact; they were not used:", ""]
             lines += [f"- {n.fact}: {n.reason}" for n in conflicts]
-            cards.append(warning_card(g, bindings, "Conflicting values in the record: " + ", ".join(str(n.fact) for n in conflicts), lines, report_url=report_url))
+            cards.append(
+                warning_card(g, bindings, "Conflicting values in the record: " + ", ".join(str(n.fact) for n in conflicts), lines, report_url=report_url)
+            )
     return cards
 
 

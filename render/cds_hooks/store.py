@@ -23,8 +23,9 @@ import datetime as _dt
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from guidewalk.engine.decision import ClinicianDecision, concordance
 
@@ -82,7 +83,7 @@ def default_db_path() -> Path:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
 class FeedbackStore:
@@ -103,8 +104,22 @@ class FeedbackStore:
     def record_cards(self, service: str, g: Any, result: Any, cards: Iterable[Any], *, hook_instance: str | None, user_id: str | None) -> None:
         """Remember the cards of one hook call (committed before returning)."""
         rows = [
-            (c.uuid, service, g.id, g.version, g.sha256, hook_instance, user_id, c.kind, c.node, json.dumps(list(c.actions)),
-             json.dumps(list(result.actions)), c.suggestion, result.status, _now())
+            (
+                c.uuid,
+                service,
+                g.id,
+                g.version,
+                g.sha256,
+                hook_instance,
+                user_id,
+                c.kind,
+                c.node,
+                json.dumps(list(c.actions)),
+                json.dumps(list(result.actions)),
+                c.suggestion,
+                result.status,
+                _now(),
+            )
             for c in cards
         ]
         with self.lock:
@@ -128,7 +143,7 @@ class FeedbackStore:
         Raises FeedbackError (nothing stored) when the request does not follow the spec."""
         items = body.get("feedback") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
-            raise FeedbackError("a feedback request is {\"feedback\": [ ... ]} with at least one item")
+            raise FeedbackError('a feedback request is {"feedback": [ ... ]} with at least one item')
         checked = []
         for i, f in enumerate(items):
             p = f"feedback[{i}]"
@@ -183,21 +198,45 @@ class FeedbackStore:
             decision = ClinicianDecision(actions, why if f["outcome"] == "overridden" else None, card.get("user_id"), ts.date().isoformat() if ts else None)
             conc = concordance(json.loads(card["recommended"]), decision)
         rec = {
-            "service": service, "card": f["card"], "known_card": card is not None, "outcome": f["outcome"],
-            "override_system": reason.get("system"), "override_code": reason.get("code"), "override_display": display,
-            "user_comment": comment, "accepted_suggestions": json.dumps([a["id"] for a in f.get("acceptedSuggestions") or []]),
-            "outcome_timestamp": f["outcomeTimestamp"], "received_at": _now(),
-            "guideline": card["guideline"] if card else None, "guideline_version": card["guideline_version"] if card else None,
+            "service": service,
+            "card": f["card"],
+            "known_card": card is not None,
+            "outcome": f["outcome"],
+            "override_system": reason.get("system"),
+            "override_code": reason.get("code"),
+            "override_display": display,
+            "user_comment": comment,
+            "accepted_suggestions": json.dumps([a["id"] for a in f.get("acceptedSuggestions") or []]),
+            "outcome_timestamp": f["outcomeTimestamp"],
+            "received_at": _now(),
+            "guideline": card["guideline"] if card else None,
+            "guideline_version": card["guideline_version"] if card else None,
             "guideline_sha256": card["guideline_sha256"] if card else None,
-            "decision": json.dumps(decision.to_json()) if decision else None, "concordance": conc,
+            "decision": json.dumps(decision.to_json()) if decision else None,
+            "concordance": conc,
         }
         self.db.execute(
             "INSERT INTO feedback (service, card, known_card, outcome, override_system, override_code, override_display, user_comment, "
             "accepted_suggestions, outcome_timestamp, received_at, guideline, guideline_version, guideline_sha256, decision, concordance) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (rec["service"], rec["card"], int(rec["known_card"]), rec["outcome"], rec["override_system"], rec["override_code"], rec["override_display"],
-             rec["user_comment"], rec["accepted_suggestions"], rec["outcome_timestamp"], rec["received_at"], rec["guideline"],
-             rec["guideline_version"], rec["guideline_sha256"], rec["decision"], rec["concordance"]),
+            (
+                rec["service"],
+                rec["card"],
+                int(rec["known_card"]),
+                rec["outcome"],
+                rec["override_system"],
+                rec["override_code"],
+                rec["override_display"],
+                rec["user_comment"],
+                rec["accepted_suggestions"],
+                rec["outcome_timestamp"],
+                rec["received_at"],
+                rec["guideline"],
+                rec["guideline_version"],
+                rec["guideline_sha256"],
+                rec["decision"],
+                rec["concordance"],
+            ),
         )
         return rec
 

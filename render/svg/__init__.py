@@ -27,5 +27,18 @@ from .draw import FONT, render_svg, safe_url, side_dot, to_dot
 from .files import flowchart_files, nodes_with_class, strip_xml_prolog, svg_ids
 from .overlay import EdgeRef, Overlay, edge_refs, overlay_from_result
 
-__all__ = ["EdgeRef", "Overlay", "edge_refs", "overlay_from_result", "to_dot", "side_dot", "render_svg", "svg_ids", "nodes_with_class", "strip_xml_prolog", "safe_url", "flowchart_files", "FONT"]
-
+__all__ = [
+    "EdgeRef",
+    "Overlay",
+    "edge_refs",
+    "overlay_from_result",
+    "to_dot",
+    "side_dot",
+    "render_svg",
+    "svg_ids",
+    "nodes_with_class",
+    "strip_xml_prolog",
+    "safe_url",
+    "flowchart_files",
+    "FONT",
+]

@@ -49,7 +49,9 @@ def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = True
     return lines
 
 
-def _lines(text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = True) -> str:
+def _lines(
+    text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = True
+) -> str:
     body = "<BR/>".join(esc(line) for line in _wrap(text, width, max_lines, break_words=break_words))
     if bold:
         body = f"<B>{body}</B>"
@@ -160,7 +162,7 @@ def _node_attrs(node: Node, ov: Overlay | None) -> tuple[dict[str, str], str]:
     return attrs, state
 
 
-def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None) -> "graphviz.Digraph":
+def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None) -> graphviz.Digraph:
     """The graphviz graph of a guideline (all flowcharts, or one), with an optional case."""
     import graphviz
 
@@ -213,7 +215,19 @@ def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | Non
                     **attrs,
                 )
             if fc.start in drawn:
-                sub.node(f"start__{fc.id}", label="start", shape="circle", width="0.45", fixedsize="true", fontsize="8", style="filled", fillcolor="#444444", fontcolor="white", color="#444444", id=_attr(f"start-{fc.id}"))
+                sub.node(
+                    f"start__{fc.id}",
+                    label="start",
+                    shape="circle",
+                    width="0.45",
+                    fixedsize="true",
+                    fontsize="8",
+                    style="filled",
+                    fillcolor="#444444",
+                    fontcolor="white",
+                    color="#444444",
+                    id=_attr(f"start-{fc.id}"),
+                )
                 sub.edge(f"start__{fc.id}", fc.start, id=_attr(f"start-edge-{fc.id}"), color="#444444")
     jumps: dict[str, None] = {}
     for e in edge_refs(g):
@@ -229,7 +243,11 @@ def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | Non
         fc_title = g.flowcharts[tnode.flowchart].title
         dot.node(
             f"jump__{tid}",
-            label="<" + _lines(f"→ {tnode.question or tnode.title or tid}", 26, size=9) + "<BR/>" + _lines(f"in flowchart {fc_title}", 30, size=8, color="#666666") + ">",
+            label="<"
+            + _lines(f"→ {tnode.question or tnode.title or tid}", 26, size=9)
+            + "<BR/>"
+            + _lines(f"in flowchart {fc_title}", 30, size=8, color="#666666")
+            + ">",
             shape="cds",
             margin="0.2,0.06",
             style="filled",
@@ -241,7 +259,7 @@ def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | Non
     return dot
 
 
-def side_dot(overlay: Overlay | None = None) -> "graphviz.Digraph":
+def side_dot(overlay: Overlay | None = None) -> graphviz.Digraph:
     """The side column: the legend and, with a case, its panel (status, facts, derived, alerts)."""
     import graphviz
 
@@ -286,7 +304,7 @@ def _edge_attrs(e: EdgeRef, ov: Overlay | None) -> dict[str, Any]:
     return attrs
 
 
-def _legend(dot: "graphviz.Digraph", ov: Overlay | None) -> None:
+def _legend(dot: graphviz.Digraph, ov: Overlay | None) -> None:
     rows = [
         '<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>',
         f'<TR><TD BGCOLOR="{_KIND_FILL["decision"]}">⬡ decision</TD><TD ALIGN="LEFT">branches labelled with their condition</TD></TR>',
@@ -306,11 +324,13 @@ def _legend(dot: "graphviz.Digraph", ov: Overlay | None) -> None:
     dot.node("legend__", label=label, shape="plain", fontsize="9", id="legend")
 
 
-def _panel(dot: "graphviz.Digraph", ov: Overlay) -> None:
+def _panel(dot: graphviz.Digraph, ov: Overlay) -> None:
     def row(left: str, right: str = "", color: str | None = None) -> str:
         c = f' COLOR="{color}"' if color else ""
         if right:
-            return f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" VALIGN="TOP"><FONT{c}>{left}</FONT></TD><TD ALIGN="LEFT" BALIGN="LEFT"><FONT{c}>{right}</FONT></TD></TR>'
+            return (
+                f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" VALIGN="TOP"><FONT{c}>{left}</FONT></TD><TD ALIGN="LEFT" BALIGN="LEFT"><FONT{c}>{right}</FONT></TD></TR>'
+            )
         return f'<TR><TD ALIGN="LEFT" BALIGN="LEFT" COLSPAN="2"><FONT{c}>{left}</FONT></TD></TR>'
 
     status = {"complete": "complete", "needs_facts": "needs facts", "invalid_facts": "invalid facts"}.get(ov.status, ov.status)
@@ -344,7 +364,7 @@ _ID_CLASS = re.compile(r'\b(id|class)="([^"]*)"')
 _GAP = 24.0
 
 
-def _pipe(dot: "graphviz.Digraph") -> tuple[float, float, str, str]:
+def _pipe(dot: graphviz.Digraph) -> tuple[float, float, str, str]:
     """Run dot; the drawing's width, height (pt), viewBox and the inner SVG markup."""
     svg = dot.pipe(format="svg", encoding="utf-8")
     svg = _VERSION_COMMENT.sub("", svg)
@@ -353,7 +373,7 @@ def _pipe(dot: "graphviz.Digraph") -> tuple[float, float, str, str]:
     m = _ROOT.search(svg)
     if m is None:  # pragma: no cover - graphviz changed its output
         raise RuntimeError("unexpected SVG from graphviz (no <svg width height viewBox>)")
-    inner = svg[m.end(): svg.rindex("</svg>")]
+    inner = svg[m.end() : svg.rindex("</svg>")]
     return float(m.group(1)), float(m.group(2)), m.group(3), inner
 
 

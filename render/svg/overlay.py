@@ -7,8 +7,9 @@ form) into an :class:`Overlay`: the steps, the edges taken and tested, where the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from guidewalk.engine.expressions import readable
 from guidewalk.engine.model import Guideline, Node

@@ -6,8 +6,9 @@ import secrets
 import sys
 import traceback
 import urllib.parse
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .downloads import case_yaml, report_html
 from .pages import case_page, error_page, index_page
@@ -26,7 +27,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if not self.quiet:
-            sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
+            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
     # ---- responses
 
@@ -39,7 +40,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("X-Frame-Options", "DENY")
-        self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -97,19 +101,28 @@ class Handler(BaseHTTPRequestHandler):
                     self._send(status, doc)
                     return
                 if parts[2:] == ["case.yaml"]:
-                    self._send(200, case_yaml(case), "application/yaml; charset=utf-8", {"Content-Disposition": f"attachment; filename=\"{case.session.guideline.id}-case.yaml\""})
+                    self._send(
+                        200,
+                        case_yaml(case),
+                        "application/yaml; charset=utf-8",
+                        {"Content-Disposition": f'attachment; filename="{case.session.guideline.id}-case.yaml"'},
+                    )
                     return
                 if parts[2:] == ["report.html"]:
                     report = report_html(case)
                     if report is None:
                         self._error(404, "The report is not available in this installation.")
                         return
-                    self._send(200, report, extra={"Content-Disposition": f"attachment; filename=\"{case.session.guideline.id}-report.html\""})
+                    self._send(200, report, extra={"Content-Disposition": f'attachment; filename="{case.session.guideline.id}-report.html"'})
                     return
                 if parts[2:] == ["state.json"]:
                     import json
 
-                    self._send(200, json.dumps({"facts": case.session.facts, "status": case.session.result().status, "path": case.session.result().path}), "application/json")
+                    self._send(
+                        200,
+                        json.dumps({"facts": case.session.facts, "status": case.session.result().status, "path": case.session.result().path}),
+                        "application/json",
+                    )
                     return
         self._error(404, "Not found.")
 

@@ -37,7 +37,7 @@ class WebApp:
         self._loaded: dict[str, Any] = {}
         self._load_errors: dict[str, str] = {}
         self._glock = threading.Lock()
-        self.cases: "OrderedDict[str, WebCase]" = OrderedDict()
+        self.cases: OrderedDict[str, WebCase] = OrderedDict()
         self._clock = threading.Lock()
         self.new_token = secrets.token_urlsafe(24)  # CSRF token of the start form
 

@@ -36,15 +36,47 @@ GW_FACT, GW_VALUE = "urn:guidewalk:fhir:CodeSystem:fact", "urn:guidewalk:fhir:Co
 DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 OBS_CAT = "http://terminology.hl7.org/CodeSystem/observation-category"
-UCUM_OF = {"%": "%", "years": "a", "days": "d", "weeks": "wk", "months": "mo", "cm": "cm", "cm³": "cm3", "mL": "mL", "mg": "mg",
-           "mg/day": "mg/d", "cells/µL": "/uL", "lesions": "{lesions}", "seizures": "{seizures}", "punctures": "{punctures}",
-           "options": "{options}", "key muscle functions": "{key muscle functions}"}
+UCUM_OF = {
+    "%": "%",
+    "years": "a",
+    "days": "d",
+    "weeks": "wk",
+    "months": "mo",
+    "cm": "cm",
+    "cm³": "cm3",
+    "mL": "mL",
+    "mg": "mg",
+    "mg/day": "mg/d",
+    "cells/µL": "/uL",
+    "lesions": "{lesions}",
+    "seizures": "{seizures}",
+    "punctures": "{punctures}",
+    "options": "{options}",
+    "key muscle functions": "{key muscle functions}",
+}
 # facts written below as standard (mCODE) resources; every other case fact becomes a guidewalk code
-STANDARD = {"age_years", "kps", "who_ps", "primary_tumour_type", "brain_metastases_present", "egfr_status", "breast_her2_positive",
-            "breast_er_positive", "breast_pr_positive"}
+STANDARD = {
+    "age_years",
+    "kps",
+    "who_ps",
+    "primary_tumour_type",
+    "brain_metastases_present",
+    "egfr_status",
+    "breast_her2_positive",
+    "breast_er_positive",
+    "breast_pr_positive",
+}
 
-SAME_DAY = {"days_since_brain_imaging", "days_since_resection", "months_since_last_seizure", "weeks_since_treatment_start",
-            "it_therapy_weeks", "radicular_deficit_onset_days", "dexamethasone_weeks", "dexamethasone_months"}
+SAME_DAY = {
+    "days_since_brain_imaging",
+    "days_since_resection",
+    "months_since_last_seizure",
+    "weeks_since_treatment_start",
+    "it_therapy_weeks",
+    "radicular_deficit_onset_days",
+    "dexamethasone_weeks",
+    "dexamethasone_months",
+}
 
 DICT = load_guideline("brain-metastases-2020").dictionary
 
@@ -67,30 +99,56 @@ class Record:
 
     # -------------------------------------------------------------- standard resources
     def patient(self, birth: str, gender: str) -> None:
-        self.add({"resourceType": "Patient", "id": self.pid, "meta": {"profile": [MCODE + "mcode-cancer-patient"]},
-                  "identifier": [{"system": "urn:oid:2.16.840.1.113883.2.4.6.3", "value": f"test-{self.pid}"}],
-                  "gender": gender, "birthDate": birth})
+        self.add(
+            {
+                "resourceType": "Patient",
+                "id": self.pid,
+                "meta": {"profile": [MCODE + "mcode-cancer-patient"]},
+                "identifier": [{"system": "urn:oid:2.16.840.1.113883.2.4.6.3", "value": f"test-{self.pid}"}],
+                "gender": gender,
+                "birthDate": birth,
+            }
+        )
 
-    def primary(self, rid: str, system: str, code: str, display: str, onset: str, *, histology: tuple[str, str] | None = None,
-                site: tuple[str, str] | None = None, clinical: str = "active") -> None:
+    def primary(
+        self,
+        rid: str,
+        system: str,
+        code: str,
+        display: str,
+        onset: str,
+        *,
+        histology: tuple[str, str] | None = None,
+        site: tuple[str, str] | None = None,
+        clinical: str = "active",
+    ) -> None:
         r: dict[str, Any] = {
-            "resourceType": "Condition", "id": rid, "meta": {"profile": [MCODE + "mcode-primary-cancer-condition"]},
+            "resourceType": "Condition",
+            "id": rid,
+            "meta": {"profile": [MCODE + "mcode-primary-cancer-condition"]},
             "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]},
             "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
             "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}],
             "code": {"coding": [{"system": system, "code": code, "display": display}]},
-            "subject": self.subject(), "onsetDateTime": onset,
+            "subject": self.subject(),
+            "onsetDateTime": onset,
         }
         if histology:
-            r["extension"] = [{"url": MCODE + "mcode-histology-morphology-behavior",
-                               "valueCodeableConcept": {"coding": [{"system": SCT, "code": histology[0], "display": histology[1]}]}}]
+            r["extension"] = [
+                {
+                    "url": MCODE + "mcode-histology-morphology-behavior",
+                    "valueCodeableConcept": {"coding": [{"system": SCT, "code": histology[0], "display": histology[1]}]},
+                }
+            ]
         if site:
             r["bodySite"] = [{"coding": [{"system": SCT, "code": site[0], "display": site[1]}]}]
         self.add(r)
 
     def secondary(self, rid: str, system: str, code: str, display: str, onset: str | None, *, verification: str = "confirmed") -> None:
         r: dict[str, Any] = {
-            "resourceType": "Condition", "id": rid, "meta": {"profile": [MCODE + "mcode-secondary-cancer-condition"]},
+            "resourceType": "Condition",
+            "id": rid,
+            "meta": {"profile": [MCODE + "mcode-secondary-cancer-condition"]},
             "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]},
             "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}]}],
             "code": {"coding": [{"system": system, "code": code, "display": display}]},
@@ -105,50 +163,92 @@ class Record:
         self.add(r)
 
     def performance(self, rid: str, kind: str, value: int, date: str, status: str = "final") -> None:
-        code, display, profile = {"kps": ("89243-0", "Karnofsky Performance Status score", "mcode-karnofsky-performance-status"),
-                                  "ecog": ("89247-1", "ECOG Performance Status score", "mcode-ecog-performance-status")}[kind]
-        self.add({"resourceType": "Observation", "id": rid, "meta": {"profile": [MCODE + profile]}, "status": status,
-                  "category": [{"coding": [{"system": OBS_CAT, "code": "survey"}]}],
-                  "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-                  "subject": self.subject(), "effectiveDateTime": date, "valueInteger": value})
+        code, display, profile = {
+            "kps": ("89243-0", "Karnofsky Performance Status score", "mcode-karnofsky-performance-status"),
+            "ecog": ("89247-1", "ECOG Performance Status score", "mcode-ecog-performance-status"),
+        }[kind]
+        self.add(
+            {
+                "resourceType": "Observation",
+                "id": rid,
+                "meta": {"profile": [MCODE + profile]},
+                "status": status,
+                "category": [{"coding": [{"system": OBS_CAT, "code": "survey"}]}],
+                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+                "subject": self.subject(),
+                "effectiveDateTime": date,
+                "valueInteger": value,
+            }
+        )
 
     def variant(self, rid: str, hgnc: str, gene: str, present: bool, date: str, *, note: str | None = None) -> None:
         r: dict[str, Any] = {
-            "resourceType": "Observation", "id": rid, "meta": {"profile": [MCODE + "mcode-genomic-variant"]}, "status": "final",
+            "resourceType": "Observation",
+            "id": rid,
+            "meta": {"profile": [MCODE + "mcode-genomic-variant"]},
+            "status": "final",
             "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory"}]}],
             "code": {"coding": [{"system": LOINC, "code": "69548-6", "display": "Genetic variant assessment"}]},
-            "subject": self.subject(), "effectiveDateTime": date,
-            "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9633-4" if present else "LA9634-2", "display": "Present" if present else "Absent"}]},
-            "component": [{"code": {"coding": [{"system": LOINC, "code": "48018-6", "display": "Gene studied [ID]"}]},
-                           "valueCodeableConcept": {"coding": [{"system": HGNC, "code": hgnc, "display": gene}]}}],
+            "subject": self.subject(),
+            "effectiveDateTime": date,
+            "valueCodeableConcept": {
+                "coding": [{"system": LOINC, "code": "LA9633-4" if present else "LA9634-2", "display": "Present" if present else "Absent"}]
+            },
+            "component": [
+                {
+                    "code": {"coding": [{"system": LOINC, "code": "48018-6", "display": "Gene studied [ID]"}]},
+                    "valueCodeableConcept": {"coding": [{"system": HGNC, "code": hgnc, "display": gene}]},
+                }
+            ],
         }
         if note:
             r["note"] = [{"text": note}]
         self.add(r)
 
     def marker(self, rid: str, code: str, display: str, positive: bool, date: str) -> None:
-        self.add({"resourceType": "Observation", "id": rid, "meta": {"profile": [MCODE + "mcode-tumor-marker-test"]}, "status": "final",
-                  "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory"}]}],
-                  "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-                  "subject": self.subject(), "effectiveDateTime": date,
-                  "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA6576-8" if positive else "LA6577-6",
-                                                       "display": "Positive" if positive else "Negative"}]}})
+        self.add(
+            {
+                "resourceType": "Observation",
+                "id": rid,
+                "meta": {"profile": [MCODE + "mcode-tumor-marker-test"]},
+                "status": "final",
+                "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory"}]}],
+                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+                "subject": self.subject(),
+                "effectiveDateTime": date,
+                "valueCodeableConcept": {
+                    "coding": [{"system": LOINC, "code": "LA6576-8" if positive else "LA6577-6", "display": "Positive" if positive else "Negative"}]
+                },
+            }
+        )
 
     # -------------------------------------------------------------- noise of a real record
     def noise(self, date: str) -> None:
         self.add({"resourceType": "Practitioner", "id": f"{self.pid}-neurologist", "name": [{"family": "Neuroloog", "prefix": ["dr."]}]})
-        self.add({"resourceType": "Observation", "id": f"{self.pid}-hb", "status": "final",
-                  "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory"}]}],
-                  "code": {"coding": [{"system": LOINC, "code": "718-7", "display": "Hemoglobin [Mass/volume] in Blood"}]},
-                  "subject": self.subject(), "effectiveDateTime": date,
-                  "valueQuantity": {"value": 8.1, "unit": "mmol/L", "system": UCUM, "code": "mmol/L"}})
+        self.add(
+            {
+                "resourceType": "Observation",
+                "id": f"{self.pid}-hb",
+                "status": "final",
+                "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory"}]}],
+                "code": {"coding": [{"system": LOINC, "code": "718-7", "display": "Hemoglobin [Mass/volume] in Blood"}]},
+                "subject": self.subject(),
+                "effectiveDateTime": date,
+                "valueQuantity": {"value": 8.1, "unit": "mmol/L", "system": UCUM, "code": "mmol/L"},
+            }
+        )
 
     # -------------------------------------------------------------- facts with no standard code
     def guidewalk(self, fact: str, value: Any, date: str) -> None:
         spec = DICT[fact]
-        r: dict[str, Any] = {"resourceType": "Observation", "id": f"{self.pid}-{fact.replace('_', '-')}", "status": "final",
-                             "code": {"coding": [{"system": GW_FACT, "code": fact, "display": spec.question}], "text": spec.question},
-                             "subject": self.subject(), "effectiveDateTime": date}
+        r: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": f"{self.pid}-{fact.replace('_', '-')}",
+            "status": "final",
+            "code": {"coding": [{"system": GW_FACT, "code": fact, "display": spec.question}], "text": spec.question},
+            "subject": self.subject(),
+            "effectiveDateTime": date,
+        }
         if value is None:
             r["dataAbsentReason"] = {"coding": [{"system": DAR, "code": "asked-unknown"}]}
         elif spec.type == "enum" and value in ("not_done", "not_tested", "not_assessed"):
@@ -213,8 +313,14 @@ def brain_case_2() -> dict[str, Any]:
     f = case_facts("tests/cases/brain-metastases-2020/s02a_lecture_case2_her2_breast_new_bm_2023.yaml")
     r = Record("lecture-44")
     r.patient("1978-06-02", "female")  # 44 on 2023-01-20
-    r.primary("lecture-44-breast", SCT, "254837009", "Malignant neoplasm of breast (disorder)", "2017-11-06",
-              histology=("82711006", "Infiltrating duct carcinoma (morphologic abnormality)"))
+    r.primary(
+        "lecture-44-breast",
+        SCT,
+        "254837009",
+        "Malignant neoplasm of breast (disorder)",
+        "2017-11-06",
+        histology=("82711006", "Infiltrating duct carcinoma (morphologic abnormality)"),
+    )
     r.marker("lecture-44-er", "85337-4", "Estrogen receptor Ag [Presence] in Breast cancer specimen by Immune stain", True, "2017-11-10")
     r.marker("lecture-44-pr", "85339-0", "Progesterone receptor Ag [Presence] in Breast cancer specimen by Immune stain", True, "2017-11-10")
     r.marker("lecture-44-her2", "48676-1", "HER2 [Interpretation] in Tissue", True, "2017-11-10")
@@ -231,8 +337,15 @@ def lepto_case() -> dict[str, Any]:
     f = case_facts("tests/cases/leptomeningeal-metastases-2020/s01_lecture_egfr_nsclc.yaml")
     r = Record("lecture-68-lm")
     r.patient("1951-10-02", "male")  # 68 on 2020-02-10
-    r.primary("lecture-68-lm-nsclc", SCT, "254637007", "Non-small cell lung cancer (disorder)", "2020-01-28",
-              histology=("1187332001", "Adenocarcinoma (morphologic abnormality)"), site=("39607008", "Lung structure (body structure)"))
+    r.primary(
+        "lecture-68-lm-nsclc",
+        SCT,
+        "254637007",
+        "Non-small cell lung cancer (disorder)",
+        "2020-01-28",
+        histology=("1187332001", "Adenocarcinoma (morphologic abnormality)"),
+        site=("39607008", "Lung structure (body structure)"),
+    )
     r.secondary("lecture-68-lm-bm", SCT, "94225005", "Secondary malignant neoplasm of brain (disorder)", None, verification="refuted")
     r.variant("lecture-68-lm-egfr", "HGNC:3236", "EGFR", True, "2020-02-06", note="EGFR exon 19 in-frame deletion (NGS)")
     r.noise("2020-02-07")
@@ -242,14 +355,22 @@ def lepto_case() -> dict[str, Any]:
 
 def spinal_case(which: str) -> dict[str, Any]:
     """Lecture case (68 years, SINS 14 at Th4): at diagnosis (unknown primary) or at the treatment decision (NSCLC)."""
-    path = {"diagnostics": "tests/cases/spinal-metastases/lecture-68y-sins14-diagnostics.yaml",
-            "treatment": "tests/cases/spinal-metastases/lecture-68y-sins14-treatment.yaml"}[which]
+    path = {
+        "diagnostics": "tests/cases/spinal-metastases/lecture-68y-sins14-diagnostics.yaml",
+        "treatment": "tests/cases/spinal-metastases/lecture-68y-sins14-treatment.yaml",
+    }[which]
     f = case_facts(path)
     r = Record(f"lecture-68-spine-{which[:2]}")
     r.patient("1955-09-30", "male")  # 68 on 2024-05-13
     if which == "treatment":
-        r.primary(f"{r.pid}-nsclc", SCT, "254637007", "Non-small cell lung cancer (disorder)", "2024-05-10",
-                  histology=("1187332001", "Adenocarcinoma (morphologic abnormality)"))
+        r.primary(
+            f"{r.pid}-nsclc",
+            SCT,
+            "254637007",
+            "Non-small cell lung cancer (disorder)",
+            "2024-05-10",
+            histology=("1187332001", "Adenocarcinoma (morphologic abnormality)"),
+        )
         r.performance(f"{r.pid}-kps", "kps", f["kps"], "2024-05-12")
     r.secondary(f"{r.pid}-bone", SCT, "94222008", "Secondary malignant neoplasm of bone (disorder)", "2024-05-08")
     r.noise("2024-05-12")
@@ -292,8 +413,9 @@ def broken(good: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out["broken-stale"] = b
 
     b = copy.deepcopy(good)  # a second patient in the same Bundle
-    b["entry"].append({"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000003",
-                       "resource": {"resourceType": "Patient", "id": "someone-else", "birthDate": "1970-01-01"}})
+    b["entry"].append(
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000003", "resource": {"resourceType": "Patient", "id": "someone-else", "birthDate": "1970-01-01"}}
+    )
     out["broken-two-patients"] = b
     return out
 
