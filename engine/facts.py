@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import _yaml
+from .contract import FactErrorJSON
 from .errors import LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .fact_types import BadValue, coerce_value, parse_number, to_json_value
@@ -27,8 +28,8 @@ class FactError:
     suggestion: str | None = None
     location: Location | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"fact": self.fact, "message": self.message}
+    def to_json(self) -> FactErrorJSON:
+        out: FactErrorJSON = {"fact": self.fact, "message": self.message}
         if self.suggestion:
             out["suggestion"] = self.suggestion
         if self.location and self.location.line:

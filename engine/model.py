@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .contract import SourceJSON
 from .errors import Location
 from .expressions import Expr
 from .fact_types import fact_type
@@ -25,12 +26,16 @@ class Source:
     evidence: str | None = None
     tag: str | None = None
 
-    def to_json(self) -> dict[str, str]:
-        out = {"url": self.url}
-        for k in ("module", "strength", "evidence", "tag"):
-            v = getattr(self, k)
-            if v:
-                out[k] = v
+    def to_json(self) -> SourceJSON:
+        out: SourceJSON = {"url": self.url}
+        if self.module:
+            out["module"] = self.module
+        if self.strength:
+            out["strength"] = self.strength
+        if self.evidence:
+            out["evidence"] = self.evidence
+        if self.tag:
+            out["tag"] = self.tag
         return out
 
     def short(self) -> str:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contract import AlertJSON, BranchJSON, DerivationJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
 from .facts import FactError, to_json_value
 from .model import Source
 
@@ -27,8 +28,8 @@ class BranchEval:
     to: str
     note: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"when": self.when, "readable": self.readable, "value": self.value, "facts": self.facts, "to": self.to}
+    def to_json(self) -> BranchJSON:
+        out: BranchJSON = {"when": self.when, "readable": self.readable, "value": self.value, "facts": self.facts, "to": self.to}
         if self.note:
             out["note"] = self.note
         return out
@@ -51,8 +52,8 @@ class Step:
     note: str | None = None
     source: Source | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"step": self.step, "node": self.node, "kind": self.kind, "flowchart": self.flowchart}
+    def to_json(self) -> StepJSON:
+        out: StepJSON = {"step": self.step, "node": self.node, "kind": self.kind, "flowchart": self.flowchart}
         if self.title:
             out["title"] = self.title
         if self.kind == "decision":
@@ -84,8 +85,13 @@ class Recommendation:
     note: str | None = None
     kind: str = "action"
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"node": self.node, "actions": list(self.actions), "text": self.text, "source": self.source.to_json() if self.source else None}
+    def to_json(self) -> RecommendationJSON:
+        out: RecommendationJSON = {
+            "node": self.node,
+            "actions": list(self.actions),
+            "text": self.text,
+            "source": self.source.to_json() if self.source else None,
+        }
         if self.note:
             out["note"] = self.note
         return out
@@ -101,8 +107,8 @@ class Alert:
     origin: str = "guideline"
     inputs: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> AlertJSON:
+        out: AlertJSON = {
             "rule": self.rule,
             "text": self.text,
             "severity": self.severity,
@@ -117,15 +123,15 @@ class Alert:
 
 @dataclass
 class Result:
-    guideline: dict[str, Any]
-    engine: dict[str, Any]
+    guideline: GuidelineRef
+    engine: EngineRef
     status: str
     flowchart: str = ""
     recommendations: list[Recommendation] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
     errors: list[FactError] = field(default_factory=list)
     derived: dict[str, Any] = field(default_factory=dict)
-    derivations: list[dict[str, Any]] = field(default_factory=list)
+    derivations: list[DerivationJSON] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     trace: list[Step] = field(default_factory=list)
@@ -137,8 +143,8 @@ class Result:
     def actions(self) -> list[str]:
         return [a for r in self.recommendations for a in r.actions]
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> ResultJSON:
+        out: ResultJSON = {
             "guideline": self.guideline,
             "engine": self.engine,
             "status": self.status,

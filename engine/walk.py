@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import __version__
+from .contract import DerivationJSON, EngineRef, GuidelineRef
 from .errors import RunError
 from .expressions import UNKNOWN, relevant_unknowns
 from .facts import CaseFacts, Facts, check_facts, to_json_value
 from .model import Guideline, Node
-from .rules import RulesBackend, RulesOutcome, deciding_facts
+from .rules import Derivation, RulesBackend, RulesOutcome, deciding_facts
 from .rules import backend as _backend
 from .trace import Alert, BranchEval, Recommendation, Result, Step
 
@@ -23,8 +24,8 @@ __all__ = ["walk", "run", "choose", "MAX_STEPS"]
 MAX_STEPS = 10_000
 
 
-def _head(g: Guideline, rules: RulesBackend) -> tuple[dict[str, Any], dict[str, Any]]:
-    gl: dict[str, Any] = {"id": g.id, "title": g.title, "version": g.version, "sha256": g.sha256}
+def _head(g: Guideline, rules: RulesBackend) -> tuple[GuidelineRef, EngineRef]:
+    gl: GuidelineRef = {"id": g.id, "title": g.title, "version": g.version, "sha256": g.sha256}
     if g.overlays:
         gl["overlays"] = list(g.overlays)
     return gl, {"version": __version__, "rules_backend": rules.name}
@@ -44,21 +45,11 @@ def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | N
     return walk(g, facts, outcome, flowchart=fc, head=(gl, eng))
 
 
-def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, head: tuple[dict[str, Any], dict[str, Any]]) -> Result:
+def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, head: tuple[GuidelineRef, EngineRef]) -> Result:
     env: dict[str, Any] = {**facts.values, **outcome.derived}
     result = Result(guideline=head[0], engine=head[1], status="complete", flowchart=flowchart, facts=facts.entered, unknown=list(facts.unknown))
     result.derived = dict(outcome.derived)
-    result.derivations = [
-        {
-            "fact": d.fact,
-            "value": to_json_value(d.value),
-            "rule": d.rule,
-            "inputs": {k: to_json_value(v) for k, v in d.inputs},
-            **({"case": d.case} if d.case is not None else {}),
-            **({"origin": d.origin} if d.origin != "guideline" else {}),
-        }
-        for d in outcome.derivations
-    ]
+    result.derivations = [_derivation_json(d) for d in outcome.derivations]
     node_id: str | None = g.flowcharts[flowchart].start
     read: set[str] = set()
     while node_id is not None:
@@ -80,6 +71,15 @@ def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, h
     _alerts(g, outcome, result)
     result.unused_facts = [f for f in facts.values if f not in read and f not in g.rule_inputs and f in g.dictionary]
     return result
+
+
+def _derivation_json(d: Derivation) -> DerivationJSON:
+    out: DerivationJSON = {"fact": d.fact, "value": to_json_value(d.value), "rule": d.rule, "inputs": {k: to_json_value(v) for k, v in d.inputs}}
+    if d.case is not None:
+        out["case"] = d.case
+    if d.origin != "guideline":
+        out["origin"] = d.origin
+    return out
 
 
 def choose(node: Node, values: list[Any]) -> tuple[int | None, list[int], list[int]]:

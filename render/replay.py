@@ -9,14 +9,17 @@ sha256 or version, engine version, rules backend) and shows the first step that 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from guidewalk.engine.contract import EngineRef, GuidelineRef, ResultJSON, StepJSON
 from guidewalk.engine.errors import GuidewalkError
 
 from .text import show_value
+
+if TYPE_CHECKING:
+    from .report import RecordGuideline, RecordJSON
 
 __all__ = ["ReplayOutcome", "load_record", "replay", "compare", "to_text", "COMPARED"]
 
@@ -33,10 +36,10 @@ class ReplayOutcome:
     changes: list[str] = field(default_factory=list)  # guideline / engine changes (informative)
     differing: list[str] = field(default_factory=list)  # result fields that differ
     first_step: int | None = None  # 1-based number of the first differing step
-    recorded_step: dict[str, Any] | None = None
-    replayed_step: dict[str, Any] | None = None
-    recorded: dict[str, Any] = field(default_factory=dict)
-    replayed: dict[str, Any] = field(default_factory=dict)
+    recorded_step: StepJSON | None = None
+    replayed_step: StepJSON | None = None
+    recorded: ResultJSON = field(default_factory=lambda: ResultJSON())
+    replayed: ResultJSON = field(default_factory=lambda: ResultJSON())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,7 +53,7 @@ class ReplayOutcome:
         }
 
 
-def load_record(path: str) -> dict[str, Any]:
+def load_record(path: str) -> RecordJSON:
     """A record from its JSON file, or from the HTML report that embeds it."""
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -70,22 +73,22 @@ def load_record(path: str) -> dict[str, Any]:
 
     if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT or "result" not in data:
         raise RecordError(f"{path}: not a guidewalk record (expected format {RECORD_FORMAT}; make one with `guidewalk report ... --format json`)")
-    return data
+    return cast("RecordJSON", data)  # the format and result checked above
 
 
-def _guideline_ref(record: Mapping[str, Any], override: str | None) -> str:
+def _guideline_ref(record: RecordJSON, override: str | None) -> str:
     """--guideline if given; else the path the record was made from, if it still exists;
     else the guideline id (looked up in the guidelines folder)."""
     if override:
         return override
-    gl = record.get("guideline") or {}
+    gl: RecordGuideline = record.get("guideline") or {}
     ref = str(gl.get("ref") or "")
     if ref and ref != gl.get("id") and Path(ref).exists():
         return ref
     return str(gl.get("id", ""))
 
 
-def replay(record: Mapping[str, Any], *, guideline: str | None = None, rules: str | None = None) -> ReplayOutcome:
+def replay(record: RecordJSON, *, guideline: str | None = None, rules: str | None = None) -> ReplayOutcome:
     """Re-run the recorded facts with the current guideline and engine."""
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
@@ -98,12 +101,14 @@ def replay(record: Mapping[str, Any], *, guideline: str | None = None, rules: st
     return compare(record, result.to_json())
 
 
-def compare(record: Mapping[str, Any], now: Mapping[str, Any]) -> ReplayOutcome:
+def compare(record: RecordJSON, now: ResultJSON) -> ReplayOutcome:
     """Compare a recorded result with a fresh one."""
-    then: Mapping[str, Any] = record["result"]
-    out = ReplayOutcome(identical=True, recorded=dict(then), replayed=dict(now))
-    g0, g1 = then.get("guideline") or {}, now.get("guideline") or {}
-    e0, e1 = then.get("engine") or {}, now.get("engine") or {}
+    then = record["result"]
+    out = ReplayOutcome(identical=True, recorded=then, replayed=now)
+    no_guideline: GuidelineRef = {}
+    g0, g1 = then.get("guideline") or no_guideline, now.get("guideline") or no_guideline
+    e0: EngineRef | dict[str, str] = then.get("engine") or {}
+    e1: EngineRef | dict[str, str] = now.get("engine") or {}
     if g0.get("id") != g1.get("id"):
         out.changes.append(f"guideline id: {g0.get('id')} → {g1.get('id')}")
     if g0.get("version") != g1.get("version"):
@@ -129,7 +134,7 @@ def compare(record: Mapping[str, Any], now: Mapping[str, Any]) -> ReplayOutcome:
     return out
 
 
-def _step_text(s: Mapping[str, Any] | None) -> list[str]:
+def _step_text(s: StepJSON | None) -> list[str]:
     if s is None:
         return ["    (no such step)"]
     lines = [f"    [{s.get('kind')}] {s.get('node')}" + (f" — {s.get('question')}" if s.get("question") else "")]

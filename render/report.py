@@ -18,9 +18,10 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from guidewalk.engine import __version__
+from guidewalk.engine.contract import EngineRef, ResultJSON
 from guidewalk.engine.model import Guideline, Source
 from guidewalk.engine.trace import Result
 
@@ -42,6 +43,32 @@ def made_now() -> str:
     return now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+class RecordGuideline(TypedDict, total=False):
+    id: str
+    title: str
+    version: str
+    publisher: str
+    source: str
+    sha256: str
+    ref: str
+
+
+class RecordJSON(TypedDict, total=False):
+    """The auditor's record of one run: what was walked, with what, and the result."""
+
+    format: str
+    made: str
+    guideline: RecordGuideline
+    engine: EngineRef
+    flowchart: str
+    flowchart_requested: str | None
+    overlays: list[str]
+    case_file: str | None
+    facts: dict[str, Any]
+    result: ResultJSON
+    why_not: list[dict[str, Any]]
+
+
 def make_record(
     g: Guideline,
     result: Result,
@@ -50,7 +77,7 @@ def make_record(
     case_file: str | None = None,
     guideline_ref: str | None = None,
     made: str | None = None,
-) -> dict[str, Any]:
+) -> RecordJSON:
     """The replayable record of one run."""
     res = result.to_json()
     return {
@@ -65,7 +92,7 @@ def make_record(
             "sha256": g.sha256,
             "ref": guideline_ref or g.id,  # as given on the command line (id or path)
         },
-        "engine": dict(res["engine"]),
+        "engine": {"version": res["engine"]["version"], "rules_backend": res["engine"]["rules_backend"]},
         "flowchart": result.flowchart,
         "flowchart_requested": flowchart_requested,
         "overlays": [str(Path(o).resolve()) if Path(o).exists() else o for o in g.overlays],
@@ -123,10 +150,10 @@ th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.9
 """
 
 
-def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = None) -> str:
+def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> str:
     """The self-contained HTML report of a record made by :func:`make_record` (`svg`: the
     highlighted drawing, if already rendered)."""
-    res: Mapping[str, Any] = record["result"]
+    res = record["result"]
     status = str(res.get("status", ""))
     parts: list[str] = []
     add = parts.append
@@ -261,15 +288,15 @@ def render_html(g: Guideline, record: Mapping[str, Any], *, svg: str | None = No
                 add(f'<tr><td colspan="4"><b>{e(s.get("question"))}</b></td></tr>')
             add("<tr><th>condition</th><th>values read</th><th>result</th><th>to</th></tr>")
             for b in s.get("branches") or []:
-                v = b.get("value")
-                vcls = "unknown" if v is None else ("true" if v else "false")
-                taken = s.get("taken") == b.get("to") and v is True
+                bv = b.get("value")
+                vcls = "unknown" if bv is None else ("true" if bv else "false")
+                taken = s.get("taken") == b.get("to") and bv is True
                 facts_read = ", ".join(f"{e(k)} = {e(show_value(x))}" for k, x in (b.get("facts") or {}).items())
                 note = f'<br/><span class="note">{e(b["note"])}</span>' if b.get("note") else ""
                 row_cls = ' class="taken"' if taken else ""
                 add(
                     f"<tr{row_cls}><td><code>{e(b.get('readable') or b.get('when'))}</code>{note}</td><td>{facts_read}</td>"
-                    f'<td class="v-{vcls}">{e(show_value(v))}</td><td><code>{e(b.get("to"))}</code></td></tr>'
+                    f'<td class="v-{vcls}">{e(show_value(bv))}</td><td><code>{e(b.get("to"))}</code></td></tr>'
                 )
             if s.get("otherwise"):
                 cls = ' class="taken"' if s.get("how") == "otherwise" else ""

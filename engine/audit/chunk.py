@@ -223,7 +223,7 @@ class _Context:
         except GuidewalkError as exc:
             return self._intern(Outcome("error", (), (), error=str(exc))), [{"fact": None, "message": str(exc)}]
         if r.status == "invalid_facts":
-            return self.invalid_facts, [e.to_json() for e in r.errors]
+            return self.invalid_facts, [dict(e.to_json()) for e in r.errors]
         return self._intern(Outcome(r.status, tuple(r.path), tuple(r.actions), tuple(r.needs))), []
 
     def _intern(self, out: Outcome) -> Outcome:

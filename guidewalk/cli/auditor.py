@@ -15,6 +15,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from guidewalk.engine.contract import ResultJSON
 
 __all__ = ["cmd_render", "cmd_report", "cmd_replay"]
 
@@ -61,7 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             return 2
         if (data.get("guideline") or {}).get("sha256") not in (None, g.sha256):
             sys.stderr.write("render: warning: the trace was made with another version of this guideline (sha256 differs)\n")
-        overlay = overlay_from_result(g, data)
+        overlay = overlay_from_result(g, cast("ResultJSON", data))  # a saved result, checked above
     _write(args.output, render_svg(g, overlay, flowchart=args.flowchart))
     return status
 

@@ -7,10 +7,10 @@ form) into an :class:`Overlay`: the steps, the edges taken and tested, where the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from guidewalk.engine.contract import ResultJSON
 from guidewalk.engine.expressions import readable
 from guidewalk.engine.model import Guideline, Node
 
@@ -72,7 +72,7 @@ class Overlay:
     errors: list[tuple[str, str]] = field(default_factory=list)  # fact, message (invalid facts)
 
 
-def overlay_from_result(g: Guideline, result: Mapping[str, Any]) -> Overlay:
+def overlay_from_result(g: Guideline, result: ResultJSON) -> Overlay:
     """The overlay for a run result (`Result.to_json()` or `guidewalk run --format json`)."""
     refs = edge_refs(g)
     by_key = {(e.source, e.kind, e.index): e.id for e in refs}
