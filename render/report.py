@@ -150,6 +150,23 @@ th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.9
 """
 
 
+MISSING_DRAWING = (
+    "The flowchart picture is missing: the Graphviz program 'dot' is not installed here "
+    "(Debian/Ubuntu: apt-get install graphviz). Every step of the walk is listed below."
+)
+
+
+def _drawing(g: Guideline, res: ResultJSON) -> str | None:
+    """The highlighted flowchart, or None when Graphviz cannot draw here (the report is
+    still written: the record and every step do not need the picture)."""
+    try:
+        return render_svg(g, overlay_from_result(g, res))
+    except Exception as exc:
+        if type(exc).__name__ == "ExecutableNotFound":
+            return None
+        raise
+
+
 def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> str:
     """The self-contained HTML report of a record made by :func:`make_record` (`svg`: the
     highlighted drawing, if already rendered)."""
@@ -270,8 +287,11 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
     # drawing
     add('<h2 id="flowchart">The path on the flowchart</h2>')
     if res.get("trace"):
-        svg = svg or render_svg(g, overlay_from_result(g, res))
-        add(f'<div class="svgbox">{strip_xml_prolog(svg)}</div>')
+        svg = svg or _drawing(g, res)
+        if svg is None:
+            add(f'<p class="missing" id="no-drawing">{e(MISSING_DRAWING)}</p>')
+        else:
+            add(f'<div class="svgbox">{strip_xml_prolog(svg)}</div>')
     else:
         add('<p class="muted">Nothing was walked.</p>')
 

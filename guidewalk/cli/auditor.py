@@ -106,7 +106,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
     from guidewalk.engine.walk import run
-    from guidewalk.render.report import make_record, record_json, render_html
+    from guidewalk.render.report import MISSING_DRAWING, make_record, record_json, render_html
 
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")
     g = load_guideline(args.guideline, overlays=args.overlay or ())
@@ -117,7 +117,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         from guidewalk.engine.verify.whynot import why_not
 
         record["why_not"] = [why_not(g, case.values, t, flowchart=args.flowchart).to_json() for t in args.why_not]
-    _write(args.output, record_json(record) if fmt == "json" else render_html(g, record))
+    text = record_json(record) if fmt == "json" else render_html(g, record)
+    _write(args.output, text)
+    if fmt == "html" and 'id="no-drawing"' in text:
+        sys.stderr.write(f"warning: {MISSING_DRAWING}\n")
     if args.output:
         sys.stderr.write(f"wrote {args.output} (status {result.status}; guideline {g.id} {g.version}, sha256 {g.sha256[:12]}…)\n")
     return 2 if result.status == "invalid_facts" else 0
