@@ -17,7 +17,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Key", "ELEMENTS", "FACT_TYPES", "NODE_KINDS", "SEVERITIES", "STRENGTHS", "VERIFICATIONS", "keys", "key", "default", "one_of", "markdown"]
+__all__ = [
+    "Key",
+    "ELEMENTS",
+    "FACT_TYPES",
+    "NODE_KINDS",
+    "SEVERITIES",
+    "STRENGTHS",
+    "VERIFICATIONS",
+    "SUMMARY_LIMIT",
+    "keys",
+    "key",
+    "default",
+    "one_of",
+    "markdown",
+]
 
 FACT_TYPES = ("boolean", "integer", "number", "enum", "date", "set", "string")
 NODE_KINDS = ("decision", "action", "end")
@@ -46,6 +60,8 @@ _ID = "Identifier (a snake_case word)."
 _NOTE = _k("note", "text", "How an ambiguity in the guideline was resolved; shown in the trace.")
 _SOURCE = _k("source", "source", "A URL, or a mapping with url, module, strength, evidence, tag: where this comes from in the guideline.", required=True)
 _TITLE = _k("title", "text", "Human-readable title.")
+SUMMARY_LIMIT = 140  # CDS Hooks: a card's summary is "<140-character"
+_SUMMARY = _k("summary", "text", f"One sentence under {SUMMARY_LIMIT} characters for cards and compact views (the text stays the full statement).")
 _FACT_KEYS = (
     _k("type", "choice", "Fact type: " + ", ".join(FACT_TYPES) + ".", required=True, choices=FACT_TYPES),
     _k("unit", "text", "Unit shown to clinicians."),
@@ -97,6 +113,7 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _k("id", "name", _ID, required=True),
         _k("derive", "name", "Name of the derived fact this rule computes (a rule has derive: or alert:)."),
         _k("alert", "text", "Alert text that holds wherever the walk is (a rule has derive: or alert:)."),
+        _SUMMARY,
         _k("when", "expression", "A condition in the guidewalk expression language, e.g. `kps >= 70 and bm_count <= 10`."),
         _k("cases", "list:case", "First case whose `when` is true gives the value."),
         _k("otherwise", "expression", "Value when no case holds."),
@@ -139,6 +156,7 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _TITLE,
         _k("actions", "words", "Action codes from guidelines/actions.yaml.", required=True),
         _k("text", "text", 'Recommendation text ("The guideline recommends ...").', required=True),
+        _SUMMARY,
         _k("next", "name", "Node id where the walk continues after this action."),
         _SOURCE,
         _NOTE,
@@ -148,12 +166,14 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _TITLE,
         _k("actions", "words", "Action codes from guidelines/actions.yaml."),
         _k("text", "text", "What the guideline says at this end."),
+        _SUMMARY,
         _SOURCE,
         _NOTE,
     ),
     "branch": (
         _k("when", "expression", "The condition under which the walk takes this branch.", required=True),
         _k("to", "name", "Target node id.", required=True),
+        _k("label", "text", "The branch in a few words, drawn on the flowchart (e.g. 'KPS 70 or more'); the condition stays in the tooltip."),
         _NOTE,
     ),
     "score module": (

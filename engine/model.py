@@ -98,6 +98,7 @@ class Branch:
     to: str
     note: str | None = None
     location: Location | None = None
+    label: str | None = None  # the branch in words, for the flowchart
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Node:
     actions: tuple[str, ...] = ()
     text: str | None = None
     next: str | None = None
+    summary: str | None = None  # one sentence under 140 characters
     origin: str = "guideline"
 
     def targets(self) -> list[str]:
@@ -158,6 +160,7 @@ class Rule:
     text: str | None = None  # alert text
     severity: str = "warning"
     if_recommended: tuple[str, ...] = ()
+    summary: str | None = None  # alerts: one sentence under 140 characters
     origin: str = "guideline"  # "guideline", "score:<id>" or "overlay:<file>"
 
     @cached_property

@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import _yaml
 from ..errors import LoadError, ProblemSink, suggest
-from ..format import STRENGTHS, keys, one_of
+from ..format import STRENGTHS, SUMMARY_LIMIT, keys, one_of
 from ..model import Source
 
 
@@ -127,3 +127,13 @@ def source_hash(docs: list[_yaml.Doc]) -> str:
         h.update(d.text)
         h.update(b"\0")
     return h.hexdigest()
+
+
+def read_summary(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Mapping[str, Any]) -> str | None:
+    """An action's or alert's `summary`: one sentence under SUMMARY_LIMIT characters."""
+    summary = get_text(ctx, doc, path + ("summary",), raw.get("summary"), "summary")
+    if summary is not None:
+        summary = " ".join(summary.split())
+        if len(summary) >= SUMMARY_LIMIT:
+            ctx.err(doc, path + ("summary",), f"summary must be under {SUMMARY_LIMIT} characters (it has {len(summary)}); the text keeps the full statement")
+    return summary

@@ -20,6 +20,7 @@ from ._context import (
     get_text,
     is_name,
     read_source,
+    read_summary,
     source_hash,
 )
 from .dictionary import read_actions, read_dictionary
@@ -236,7 +237,13 @@ def _node(
             cond = condition(ctx, doc, bp + ("when",), b["when"], scope)
             if cond is not None:
                 node.branches.append(
-                    Branch(when=cond, to=str(b["to"]), note=get_text(ctx, doc, bp + ("note",), b.get("note"), "note"), location=doc.where(bp + ("to",)))
+                    Branch(
+                        when=cond,
+                        to=str(b["to"]),
+                        note=get_text(ctx, doc, bp + ("note",), b.get("note"), "note"),
+                        location=doc.where(bp + ("to",)),
+                        label=get_text(ctx, doc, bp + ("label",), b.get("label"), "label"),
+                    )
                 )
         node.otherwise = None if raw.get("otherwise") is None else str(raw["otherwise"])
         if node.otherwise:
@@ -248,6 +255,7 @@ def _node(
                 ctx.err(doc, p + ("actions", j), f"unknown action code '{code}' (add it to guidelines/actions.yaml)", suggest(str(code), actions))
         node.actions = tuple(str(c) for c in codes)
         node.text = get_text(ctx, doc, p + ("text",), raw.get("text"), "text", required=(kind == "action"))
+        node.summary = read_summary(ctx, doc, p, raw)
         if kind == "action":
             if not codes:
                 ctx.err(doc, p, f"action node '{nid}' needs actions: (codes from the action list)")

@@ -66,9 +66,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 ok.append(f"score {module.id}: {len(module.rules)} rules, verification {module.verification}")
             else:
                 g = load_guideline(t)
-                from guidewalk.engine.checks import networkx_checks
+                from guidewalk.engine.checks import networkx_checks, readability_checks
 
                 problems.extend(p for p in networkx_checks(g.nodes, g.flowcharts) if str(p) not in seen)
+                problems.extend(readability_checks(g))
                 ok.append(f"{g.id} {g.version}: {len(g.nodes)} nodes, {len(g.rules)} rules, {len(g.asks)} facts asked")
         except LoadError as exc:
             for p in exc.problems:

@@ -40,7 +40,7 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True).replace("&#x27;", "&#39;")
 
 
-def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = True) -> list[str]:
+def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = False) -> list[str]:
     lines: list[str] = []
     for para in str(text).splitlines() or [""]:
         lines += textwrap.wrap(para, width=width, break_long_words=break_words, break_on_hyphens=False) or [""]
@@ -50,7 +50,7 @@ def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = True
 
 
 def _lines(
-    text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = True
+    text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = False
 ) -> str:
     body = "<BR/>".join(esc(line) for line in _wrap(text, width, max_lines, break_words=break_words))
     if bold:
@@ -298,7 +298,9 @@ def _edge_attrs(e: EdgeRef, ov: Overlay | None) -> dict[str, Any]:
             color, fontcolor = "#d4d4d4", "#b4b4b4"
             classes.append("off-path")
     if label:
-        attrs["label"] = "<" + _lines(label, 30, size=9, color=fontcolor, max_lines=6, break_words=False) + ">"
+        attrs["label"] = "<" + _lines(label, 30, size=9, color=fontcolor, max_lines=6) + ">"
+    if e.condition:
+        attrs["tooltip"] = _attr(e.condition if e.condition == e.label else f"{e.label} — when {e.condition}")
     attrs.update(color=color, penwidth=width, style=style)
     attrs["class"] = " ".join(classes)
     return attrs
