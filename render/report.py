@@ -28,7 +28,7 @@ from guidewalk.engine.trace import Result
 from .page import escape as e
 from .page import html_page
 from .svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
-from .text import show_value
+from .text import STRENGTH_BADGE, STRENGTH_WORDS, show_value
 
 __all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 
@@ -131,6 +131,14 @@ def _src(source: Mapping[str, Any] | Source | None) -> str:
     return (f'<span class="src">{e(" · ".join(bits))}</span> — ' if bits else "") + link
 
 
+def _strength(strength: Any) -> str:
+    """A badge saying how strongly the guideline words it (nothing when its source does not say)."""
+    if strength not in STRENGTH_WORDS:
+        return ""
+    words = f"{strength}: {STRENGTH_WORDS[str(strength)]} it"
+    return f'<span class="strength strength-{e(strength)}" title="{e(words)}">{e(STRENGTH_BADGE[str(strength)])}</span> '
+
+
 # self-contained: inline styles and the inline SVG's data: images, nothing fetched
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -147,6 +155,8 @@ th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.9
 .taken{background:#e3ecff;font-weight:bold}.v-true{color:#245c24}.v-false{color:#8a8a8a}.v-unknown{color:#c25e00;font-weight:bold}
 .svgbox{overflow:auto;border:1px solid #ccc;max-height:90vh}.svgbox svg{max-width:none;height:auto}
 .disclaimer{background:#f6f6f6;border:1px solid #ddd;padding:.5em .8em}
+.strength{display:inline-block;font-size:.8em;font-weight:bold;padding:0 .45em;border-radius:.3em;margin-right:.3em;white-space:nowrap}
+.strength-directive{background:#1f4e9e;color:#fff}.strength-conditional{background:#fff;color:#6a3d9a;border:1px solid #6a3d9a}
 """
 
 
@@ -211,7 +221,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
     for r in recs:
         codes = ", ".join(f"<code>{e(c)}</code> ({e(g.actions.get(c, ''))})" for c in r.get("actions", []))
         add(
-            f'<div class="rec"><div class="rec-text">{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
+            f'<div class="rec"><div class="rec-text">{_strength(r.get("strength"))}{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
         )
         add(f"<div>Source: {_src(r.get('source'))}</div>")
         if r.get("note"):
@@ -244,7 +254,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
         sev = str(a.get("severity", ""))
         ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (a.get("inputs") or {}).items())
         add(
-            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
+            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {_strength(a.get("strength"))}{e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
             + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "")
             + (f"; inputs: {ins}" if ins else "")
             + "</div>"

@@ -13,7 +13,26 @@ from typing import Any
 from guidewalk.engine.fact_types import show_number
 from guidewalk.engine.trace import Result
 
-__all__ = ["show_value", "show_number", "to_text"]
+__all__ = ["show_value", "show_number", "to_text", "STRENGTH_WORDS", "STRENGTH_BADGE", "strength_tag", "strength_key"]
+
+#: a recommendation's strength (its source's verb form) in words; no strength, no words
+STRENGTH_WORDS = {"directive": "the guideline recommends", "conditional": "the guideline suggests considering"}
+#: the same, short enough for a badge next to the recommendation's own text
+STRENGTH_BADGE = {"directive": "recommends", "conditional": "suggests considering"}
+
+
+def strength_tag(strength: str | None) -> str:
+    """'[directive] ' or '[conditional] ' before a recommendation or alert; '' without a strength."""
+    return f"[{strength}] " if strength else ""
+
+
+def strength_key(strengths: Any) -> str:
+    """The one line that says what the tags used mean ('' when none is used)."""
+    used = [s for s in STRENGTH_WORDS if s in set(strengths)]
+    parts = [f"[{s}] {STRENGTH_WORDS[s]} it" for s in used]
+    if "conditional" in used:
+        parts[-1] += " (verb forms 'overweeg', 'te overwegen', 'kan', 'bij voorkeur')"
+    return "Strength: " + "; ".join(parts) + "." if parts else ""
 
 
 def show_value(v: Any) -> str:
@@ -53,7 +72,7 @@ def to_text(result: Result, guideline: Any = None) -> str:
         lines.append("")
         lines.append("The guideline recommends:")
         for r in result.recommendations:
-            lines.append(f"  * {r.text}  [{', '.join(r.actions)}]")
+            lines.append(f"  * {strength_tag(r.strength)}{r.text}  [{', '.join(r.actions)}]")
             if r.source:
                 lines.append(f"      source: {r.source.short()}")
             if r.note:
@@ -62,9 +81,12 @@ def to_text(result: Result, guideline: Any = None) -> str:
         lines.append("")
         lines.append("Alerts:")
         for a in result.alerts:
-            lines.append(f"  ! [{a.severity}] {a.text}")
+            lines.append(f"  ! [{a.severity}] {strength_tag(a.strength)}{a.text}")
             if a.source:
                 lines.append(f"      source: {a.source.short()}" + (f"  ({a.origin})" if a.origin != "guideline" else ""))
+    key = strength_key([r.strength for r in result.recommendations] + [a.strength for a in result.alerts])
+    if key:
+        lines += ["", key]
     if result.derived:
         lines.append("")
         lines.append("Derived:")

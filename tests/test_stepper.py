@@ -18,6 +18,7 @@ from test_session import ARTIFACTS, BUILTIN, FIXTURE_ROOT, golden_cases, guideli
 from guidewalk.engine.session import Session, fact_points
 from guidewalk.engine.walk import run
 from guidewalk.render.stepper import run_stepper
+from guidewalk.render.text import strength_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDEWALK = str(ROOT / ".venv" / "bin" / "guidewalk")
@@ -125,6 +126,8 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
                 if f in got.derived:
                     assert got.derived[f] == ref_res.derived.get(f), f
     assert "The guideline recommends" in out.getvalue() or not got.recommendations
+    for r in got.recommendations:  # the end screen tags each recommendation with its strength, if any
+        assert f"* {strength_tag(r.strength)}{r.text}" in out.getvalue()
     for known, fact, node, cands in checked:
         known_clean = {k: v for k, v in known.items() if v is not None}
         unknown = {k for k, v in known.items() if v is None}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from guidewalk.engine.model import Guideline, Node, Source
 
-from ..text import show_number, show_value
+from ..text import STRENGTH_BADGE, STRENGTH_WORDS, show_number, show_value
 from .overlay import EdgeRef, Overlay, edge_refs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +30,9 @@ _KIND_PEN = {"decision": "#a07800", "action": "#3c7a3c", "end": "#4b4b8f"}
 _PATH_FILL, _PATH_PEN = "#d6e6ff", "#1f4e9e"
 _STOP_FILL, _STOP_PEN = "#ffe1b8", "#c25e00"
 _DIM_FILL, _DIM_PEN, _DIM_TEXT = "#f6f6f6", "#c9c9c9", "#9b9b9b"
+# the strength badge of a recommendation (its source's verb form)
+_STRENGTH_PEN = {"directive": "#0b5563", "conditional": "#6a3d9a"}
+_STRENGTH_MARK = {"directive": "●", "conditional": "○"}
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -111,6 +114,11 @@ def _node_label(node: Node, g: Guideline, ov: Overlay | None, state: str) -> str
         if node.title and node.question:
             rows.append(_lines(node.title, 30, size=9, color=muted or "#555555"))
     else:
+        strength = node.source.strength if node.source else None
+        if strength in STRENGTH_BADGE:
+            rows.append(
+                _lines(f"{_STRENGTH_MARK[str(strength)]} {STRENGTH_BADGE[str(strength)]}", 40, bold=True, size=9, color=muted or _STRENGTH_PEN[str(strength)])
+            )
         if node.title:
             rows.append(_lines(node.title, 34, bold=True, color=muted))
         rows.append(_lines(node.text or "", 34, size=10, color=muted, max_lines=6))
@@ -140,6 +148,8 @@ def _node_attrs(node: Node, ov: Overlay | None) -> tuple[dict[str, str], str]:
     style = "filled" if node.kind != "end" else "filled,rounded"
     fill, pen, width = _KIND_FILL[node.kind], _KIND_PEN[node.kind], "1.2"
     classes = [f"kind-{node.kind}"]
+    if node.kind != "decision" and node.source and node.source.strength in STRENGTH_BADGE:
+        classes.append(f"strength-{node.source.strength}")
     if state == "path":
         fill, pen, width = _PATH_FILL, _PATH_PEN, "2.5"
         classes.append("on-path")
@@ -314,6 +324,9 @@ def _legend(dot: graphviz.Digraph, ov: Overlay | None) -> None:
         f'<TR><TD BGCOLOR="{_KIND_FILL["end"]}">▢ end</TD><TD ALIGN="LEFT">the walk ends here</TD></TR>',
         '<TR><TD>- - -▸</TD><TD ALIGN="LEFT">otherwise (no branch holds)</TD></TR>',
         '<TR><TD>✎ note</TD><TD ALIGN="LEFT">the node has a note (hover: source and note)</TD></TR>',
+    ] + [
+        f'<TR><TD><FONT COLOR="{_STRENGTH_PEN[s]}"><B>{_STRENGTH_MARK[s]} {esc(STRENGTH_BADGE[s])}</B></FONT></TD><TD ALIGN="LEFT">{s}: {esc(STRENGTH_WORDS[s])} it</TD></TR>'
+        for s in STRENGTH_BADGE
     ]
     if ov is not None:
         rows += [
