@@ -191,6 +191,7 @@ class ScoreModule:
     file: str
     note: str | None = None
     description: str | None = None
+    required_modules: tuple[ScoreModule, ...] = ()  # the modules it requires, transitively (filled for the calculator)
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_score, score_ids
-    from guidewalk.engine.scores import calculate, describe, describe_text, result_text
+    from guidewalk.engine.scores import calculate, describe, describe_text
+    from guidewalk.render.score_text import result_text
 
     if args.list or not args.name:
         ids = score_ids()
@@ -179,7 +180,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         out(json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else describe_text(d))
         return 0
     res = calculate(module, g, _load_case(args.facts))
-    out(json.dumps(res, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result_text(res))
+    out(json.dumps(res, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result_text(res, g))
     return 2 if res["status"] == "invalid_facts" else 0
 
 
