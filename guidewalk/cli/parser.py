@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="why_not",
         help="also explain the smallest change of facts that would lead to this node or action code (repeatable)",
     )
+    s.add_argument("--patient-id", metavar="PSEUDONYM", help="the patient's pseudonymous id for the report header (never a BSN; stored in the record)")
+    s.add_argument("--date", metavar="YYYY-MM-DD", help="the date of the consultation or meeting, for the report header")
+    s.add_argument("--mdo", metavar="TEXT", help="the multidisciplinary meeting (MDO) that discussed the case, for the report header")
 
     s = _command(sub, "replay", "auditor:cmd_replay", "re-run a recorded case (report JSON or HTML) with the current guideline and engine")
     s.add_argument("record", help="record made by `guidewalk report --format json` (or the HTML report)")
