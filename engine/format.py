@@ -8,7 +8,8 @@ describes it. A new YAML key is one line here plus the code in the loader that r
 Key types: ``text``, ``name`` (a snake_case word), ``version`` (text or number), ``number``,
 ``boolean``, ``expression`` (a condition or value in the condition language), ``words`` (a list
 of words), ``values`` (enum/set values), ``choice`` (one of ``choices``), ``source`` (a URL or a
-source mapping), ``name?`` (a word or nothing), or a reference to another element:
+source mapping), ``name?`` (a word or nothing), ``text?`` (text or nothing: the key is written,
+with ``null`` where there is no value), or a reference to another element:
 ``element:<name>``, ``list:<name>`` or ``map:<name>`` (a mapping of snake_case ids to elements).
 """
 
@@ -25,6 +26,7 @@ __all__ = [
     "SEVERITIES",
     "STRENGTHS",
     "VERIFICATIONS",
+    "COVERAGES",
     "SUMMARY_LIMIT",
     "keys",
     "key",
@@ -38,6 +40,7 @@ NODE_KINDS = ("decision", "action", "end")
 SEVERITIES = ("info", "warning", "critical")
 STRENGTHS = ("directive", "conditional")
 VERIFICATIONS = ("verified", "partial", "unverified")
+COVERAGES = ("encoded", "partly", "not encoded")
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,13 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _NOTE,
     ),
     "overlay node": (_k("note", "text", "A local protocol remark shown with the node.", required=True),),
+    "module": (
+        _k("code", "text", "This encoding's identifier of the module, the one `source.module` cites (e.g. M21).", required=True),
+        _k("title", "text", "The module's title (Dutch, as on the module page).", required=True),
+        _k("url", "text?", "Address of the module page; null where it could not be read.", required=True),
+        _k("coverage", "choice", "How far this encoding covers the module: encoded | partly | not encoded.", required=True, choices=COVERAGES),
+        _k("reason", "text", "One line: what is encoded where (naming flowchart, node or rule ids), or why not.", required=True),
+    ),
 }
 
 NODE_ELEMENTS = {kind: f"{kind} node" for kind in NODE_KINDS}

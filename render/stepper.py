@@ -212,7 +212,7 @@ def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: 
         reach = session.reachable()
         if reach:
             say("Recommendations still possible: " + ", ".join(reach))
-    say(to_text(res).rstrip("\n"))
+    say(to_text(res, session.guideline).rstrip("\n"))
     if res.unused_facts:
         say("")
         say("Answers kept but not used by this path: " + ", ".join(res.unused_facts))

@@ -52,8 +52,8 @@ def test_unstable_spine_is_not_asked_chemosensitivity():
 def test_kps_0_is_refused_with_a_located_error_not_a_rule_gap():
     """KPS 0 means dead. A spinal case with KPS 0 and no Bartels estimate used to end in 'a gap in
     a rule' (Van der Linden has no points for KPS 0); the dictionary now starts KPS at 10, so the
-    case is refused on kps before any rule runs. (Kept out of the golden cases: the steppers feed
-    golden facts one by one, and a refused answer is asked again by design.)"""
+    case is refused on kps before any rule runs. (The golden case invalid_kps_0_refused walks the
+    same facts through `run` and the stepper, which shows the refusal.)"""
     import pytest
 
     from guidewalk.engine.session import AnswerError

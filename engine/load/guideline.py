@@ -25,6 +25,7 @@ from ._context import (
 )
 from .dictionary import read_actions, read_dictionary
 from .find import resolve, root_for
+from .modules import read_modules
 from .rules import (
     RawRule,
     asked_facts,
@@ -104,6 +105,7 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
         ctx.err(doc, ("guideline", "entry"), f"entry flowchart '{entry}' does not exist", suggest(str(entry), flowcharts))
     for odoc, odata in overlay_docs:
         _overlay_nodes(ctx, odoc, odata.get("nodes"), nodes)
+    modules, modules_file = read_modules(ctx, file)
 
     declared = [str(f) for f in expect_list(ctx, doc, ("facts",), data.get("facts"), "facts")]
     for j, f in enumerate(declared):
@@ -141,6 +143,8 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
         sha256=source_hash(ctx.docs),
         location=doc.where(()),
         overlays=tuple(str(o) for o in overlays),
+        modules=modules,
+        modules_file=modules_file,
     )
 
 

@@ -5,7 +5,7 @@ Heavy imports (graphviz, the renderers) happen inside the handlers.
     guidewalk render GUIDELINE [-o FILE.svg] [--facts CASE | --trace RESULT.json] [--flowchart F]
     guidewalk render --all [-o DIR]      rebuild flowcharts/*.svg (the committed drawings)
     guidewalk render --all --check       exit 1 when a committed SVG is stale or missing
-    guidewalk report GUIDELINE --facts CASE [-o report.html] [--format html|json]
+    guidewalk report GUIDELINE --facts CASE [-o report.html] [--format html|json] [--patient-id P --date D --mdo TEXT]
     guidewalk replay RECORD.json [--guideline PATH]    exit 0 identical, 1 different
 """
 
@@ -107,12 +107,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from guidewalk.engine.rules import backend
     from guidewalk.engine.walk import run
     from guidewalk.render.report import MISSING_DRAWING, make_record, record_json, render_html
+    from guidewalk.render.report_layout import report_header
 
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")
+    header = report_header(args.patient_id, args.date, args.mdo)  # checked before anything is walked
     g = load_guideline(args.guideline, overlays=args.overlay or ())
     case = read_case(args.facts)
     result = run(g, case, flowchart=args.flowchart, rules=backend(args.rules))
-    record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline))
+    record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline), header=header)
     if args.why_not:
         from guidewalk.engine.verify.whynot import why_not
 
