@@ -89,7 +89,7 @@ def _source_text(src: Source) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """The URL if it is http(s) (sources are web pages); anything else is not linked."""
-    if url and re.match(r"(?i)^https?://[^\s<>\"'\x00-\x1f\x7f]+$", url.strip()):
+    if url and re.match(r"(?i)^https?://[^\s\x00-\x1f\x7f]+$", url.strip()):
         return url.strip()
     return None
 
