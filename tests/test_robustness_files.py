@@ -3,6 +3,7 @@ never a RecursionError or OverflowError traceback; nesting is bounded; sources a
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -136,3 +137,26 @@ def test_an_overlay_without_applies_to_is_refused(tmp_path: Path) -> None:
     ov.write_text(src, encoding="utf-8")
     with pytest.raises(LoadError, match="not to 'brain-metastases-2020'"):
         load_guideline("brain-metastases-2020", overlays=(str(ov),))
+
+
+def test_step_leaves_no_temporary_file_after_a_kill(tmp_path: Path) -> None:
+    """`step` saves through a temporary file; one left by a killed process stayed forever.
+    Temporary files now name their process, and the next save removes those of processes
+    that are gone (never one of a process still writing)."""
+    import subprocess
+    import sys
+
+    from guidewalk.render.stepper import save_case
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    target = tmp_path / "case.yaml"
+    stale = tmp_path / f".case.yaml.{dead}.x1y2.tmp"
+    alive = tmp_path / f".case.yaml.{os.getppid()}.z3.tmp"  # our parent: still running
+    other = tmp_path / f".other.yaml.{dead}.q.tmp"
+    for f in (stale, alive, other):
+        f.write_text("partial")
+    save_case(target, {"kps": 70})
+    assert not stale.exists() and alive.exists() and other.exists()
+    assert target.read_text(encoding="utf-8").endswith("kps: 70\n")
+    assert oct(target.stat().st_mode & 0o777) == "0o600", "a saved case stays private"
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted([alive.name, other.name, target.name])
