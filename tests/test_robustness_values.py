@@ -130,3 +130,16 @@ def test_walk_never_completes_on_a_huge_value() -> None:
     g = load_guideline("brain-metastases-2020")
     r = run(g, CaseFacts({"kps": 10**400, "bm_count": "1" + "0" * 5000}), flowchart="treatment")
     assert r.status == "invalid_facts" and {e.fact for e in r.errors} == {"kps", "bm_count"}
+
+
+def test_arithmetic_that_leaves_the_numbers_is_an_error_never_nan_or_infinity() -> None:
+    """inf - inf made NaN, which compared false silently (and a derived NaN would be emitted as
+    non-standard JSON). Arithmetic whose result is not a finite number is now an error that
+    the walk reports with its node, like a division by zero."""
+    from guidewalk.engine.expressions import compile_condition, compile_expr
+
+    scope = {"a": FactSpec("a", "number"), "b": FactSpec("b", "number")}
+    f = compile_expr(compile_condition("a * b - a * b > 1", scope))
+    with pytest.raises(ArithmeticError):
+        f({"a": 1e300, "b": 1e300})
+    assert compile_expr(compile_condition("a * b > 1", scope))({"a": 2.0, "b": 3.0}) is True
