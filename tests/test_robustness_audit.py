@@ -396,3 +396,14 @@ def test_the_audit_command_reads_a_dutch_excel_file_with_its_options(tmp_path: P
     assert s["status"]["invalid_facts"] == 0 and s["invalid_rows"]["by_status"] == {"invalid_actual": 1}
     assert main(args + ["--delimiter", "tab", "--encoding", "cp1252"]) == 2
     assert "separated by semicolon" in capsys.readouterr().err
+
+
+def test_an_unwritable_summary_stops_the_audit_before_it_reads_a_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from guidewalk.cli import main
+
+    src = _csv(tmp_path / "c.csv", [GOOD] * 3)
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n")
+    code = main(["audit", G, str(src), "-q", "-o", str(out), "--summary", str(tmp_path / "no" / "such" / "s.json")])
+    assert code == 2 and "cannot use" in capsys.readouterr().err
+    assert out.read_text() == "previous\n" and sorted(f.name for f in tmp_path.iterdir()) == ["c.csv", "out.jsonl"]

@@ -63,16 +63,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if os.path.isdir(p):
             raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", p)
     out = AtomicFile(args.output, "wb", buffering=1 << 20) if to_file else None
+    summary_file = AtomicFile(args.summary, "w", encoding="utf-8") if args.summary else None
+    html_file = AtomicFile(args.html, "w", encoding="utf-8") if args.html else None
+    files = [f for f in (out, summary_file, html_file) if f is not None]
     sink: BytesSink = _Deferred(out) if out is not None else sys.stdout.buffer
 
     def start() -> None:  # the inputs are accepted: the previous results are stale from here on
+        for f in files:  # each can be written (else the audit stops before reading a row)
+            f.open()
         for p in targets:
             if os.path.isfile(p):
                 os.unlink(p)
-        if out is not None:
-            out.open()
-        else:
-            sys.stdout.flush()
+        sys.stdout.flush()
 
     progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
     started = time.perf_counter()
@@ -97,23 +99,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             on_start=start,
         )
-        if out is not None:
-            out.commit()
-        else:
+        secs = time.perf_counter() - started
+        if out is None:
             sys.stdout.buffer.flush()
-    except BaseException:
-        if out is not None:
-            out.discard()
-        raise
-    secs = time.perf_counter() - started
-    if args.summary:
-        with AtomicFile(args.summary, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    if args.html:
-        from guidewalk.render.audit_html import render_html
+        if summary_file is not None and summary_file.fh is not None:
+            summary_file.fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        if html_file is not None and html_file.fh is not None:
+            from guidewalk.render.audit_html import render_html
 
-        with AtomicFile(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render_html(summary))
+            html_file.fh.write(render_html(summary))
+        for f in files:
+            f.commit()
+    except BaseException:
+        for f in files:
+            f.discard()
+        raise
     if not args.quiet:
         text = (
             _text_summary(summary)
