@@ -15,6 +15,7 @@ from ..model import Branch, FactSpec, Flowchart, Guideline, Node, Rule
 from ._context import (
     Ctx,
     check_keys,
+    check_url,
     expect_list,
     expect_map,
     get_text,
@@ -57,6 +58,8 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
         ctx.err(doc, ("guideline", "id"), f"guideline id '{gid}' must equal its folder name '{file.parent.name}'")
     for k in ("title", "version", "publisher", "source"):
         get_text(ctx, doc, ("guideline", k), meta.get(k), k, required=True)
+    if isinstance(meta.get("source"), str):
+        check_url(ctx, doc, ("guideline", "source"), meta["source"])
 
     # pass 1: declare derived facts from score modules, the guideline's rules and overlays
     derived: dict[str, FactSpec] = {}

@@ -196,6 +196,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rules", choices=_BACKENDS, default="builtin", help="rules backend with --engine walk")
     s.add_argument("--id", metavar="COLUMN", help="column with a patient identifier to copy into the per-patient output")
     s.add_argument("--format", choices=("csv", "jsonl", "parquet"), help="input format (default: from the suffix)")
+    s.add_argument(
+        "--delimiter",
+        choices=(",", ";", "tab"),
+        help="CSV field separator (default: found from the header; Dutch Excel writes ';')",
+    )
+    s.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help="text encoding of a CSV or JSON Lines file (default: UTF-8; Dutch Excel writes cp1252); a file that is not UTF-8 is refused",
+    )
+    s.add_argument(
+        "--locale",
+        choices=("nl", "en"),
+        help="read numbers written with separators: nl = 1.000,5 (Dutch Excel), en = 1,000.5 (default: such numbers are refused with the reason)",
+    )
     s.add_argument("--overlay", action="append", metavar="FILE", help="local protocol overlay (repeatable)")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no text summary")
 

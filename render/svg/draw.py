@@ -40,9 +40,14 @@ _STRENGTH_MARK = {"directive": "●", "conditional": "○"}
 # --------------------------------------------------------------------------- text helpers
 
 
+# characters XML 1.0 does not allow (graphviz refuses the label): shown as escapes instead
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def esc(text: Any) -> str:
     """Escape text for a graphviz HTML-like label (and hence for the SVG it becomes)."""
-    return html.escape(str(text), quote=True).replace("&#x27;", "&#39;")
+    t = _NOT_XML.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), str(text))
+    return html.escape(t, quote=True).replace("&#x27;", "&#39;")
 
 
 def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = False) -> list[str]:
@@ -89,7 +94,7 @@ def _source_text(src: Source) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """The URL if it is http(s) (sources are web pages); anything else is not linked."""
-    if url and re.match(r"(?i)^https?://[^\s]+$", url.strip()):
+    if url and re.match(r"(?i)^https?://[^\s\x00-\x1f\x7f]+$", url.strip()):
         return url.strip()
     return None
 
