@@ -272,3 +272,21 @@ def test_no_word_is_split_across_lines_in_a_drawing() -> None:
     from guidewalk.render.svg.draw import _wrap
 
     assert _wrap("[surgery, best_supportive_care]", 8) == ["[surgery,", "best_supportive_care]"]
+
+
+@pytest.mark.parametrize("gid", guideline_ids(default_root()))
+def test_at_most_a_tenth_of_each_charts_edge_labels_name_a_fact(gid: str) -> None:
+    """An auditor reads the drawn labels: per flowchart, at most 10% of the branch labels may
+    contain a fact's name (code); the rest are the author's words."""
+    import re
+
+    g = load_guideline(gid)
+    names = set(g.dictionary) | set(g.derived)
+    by_chart: dict[str, list[str]] = {}
+    for e in edge_refs(g):
+        if e.kind == "branch":
+            by_chart.setdefault(g.nodes[e.source].flowchart, []).append(e.label)
+    assert by_chart
+    for chart, labels in by_chart.items():
+        coded = [lab for lab in labels if names & set(re.findall(r"[a-z][a-z0-9_]*", lab))]
+        assert len(coded) <= 0.1 * len(labels), f"{gid}/{chart}: {len(coded)} of {len(labels)} labels name a fact: {coded[:5]}"
