@@ -189,27 +189,31 @@ class Flow:
 
     # ------------------------------------------------------------------ derived facts
 
-    def derive(self, env: dict[str, Any], dn: set[str], name: str) -> None:
-        """Derive `name` into `env` (when known), its derived inputs first; mark it done."""
+    def derive(self, env: dict[str, Any], dn: dict[str, int | None], name: str) -> None:
+        """Derive `name` into `env` (when known), its derived inputs first; `dn` records it
+        as done, with the index of the case that gave its value."""
         for f in self.rule_deps[name]:
             if f not in dn:
                 self.derive(env, dn, f)
         rule = self.rules[name]
-        value, _ = derive_value(rule, env)
+        value, case = derive_value(rule, env)
         value = normalise(rule, value)
-        dn.add(name)
+        dn[name] = case
         if value is not UNKNOWN:
             env[name] = value
 
-    def derive_all(self, env: dict[str, Any], dn: Any) -> None:
+    def derive_all(self, env: dict[str, Any], dn: Any) -> Any:
+        """Every derived fact into `env`; returns the record of what was derived (`dn`, or a
+        new one when no decision needed one)."""
         if len(dn) != len(self.rules):
             if dn is _NONE_YET:
-                dn = set()
+                dn = {}
             for name in self.rules:
                 if name not in dn:
                     self.derive(env, dn, name)
+        return dn
 
-    def eager_rules(self, env: dict[str, Any], dn: set[str]) -> None:
+    def eager_rules(self, env: dict[str, Any], dn: dict[str, int | None]) -> None:
         """The rules that may raise, in rule order, before the walk; a failure is a RuleError
         with the rule id and its inputs (as the built-in backend reports it)."""
         for rule in self.eager:
@@ -237,7 +241,7 @@ class Flow:
         outcome: RulesOutcome | None = None
         dn: Any
         if rules is None:
-            dn = set() if self.lazy_derived else _NONE_YET
+            dn = {} if self.lazy_derived else _NONE_YET
             if self.eager:
                 self.eager_rules(env, dn)
         else:
@@ -260,13 +264,14 @@ class Flow:
                 raise self._replay_failure(d, env, dn, exc) from exc
             if d < 0:
                 res = _new(_Result)
-                res.status, res.flowchart, res._filler, res.record = "complete", fc, self.filler, (env, dn, nbase, exits, -1, backend, facts, outcome, ())
+                res.status, res.flowchart, res._filler, res.record = "complete", fc, self.filler, [env, dn, nbase, exits, -1, backend, facts, outcome, ()]
                 return res
             stop = (-r) >> 2
+            dn = self.derive_all(env, dn)
             needs = self._stopped(stop, -((-r) & 3), env, dn)
-            return _lazy("needs_facts", fc, self.filler, (env, dn, nbase, exits, stop, backend, facts, outcome, needs))
+            return _lazy("needs_facts", fc, self.filler, [env, dn, nbase, exits, stop, backend, facts, outcome, needs])
         trail, d, needs = self.walk(env, dn, start)
-        return _lazy("complete" if d < 0 else "needs_facts", fc, self.filler, (env, dn, nbase, trail, d, backend, facts, outcome, needs))
+        return _lazy("complete" if d < 0 else "needs_facts", fc, self.filler, [env, dn, nbase, trail, d, backend, facts, outcome, needs])
 
     def expand(self, exits: list[int], stop: int) -> list[int]:
         """Every transition of a walk, from the transitions by which it left each region (and
