@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -11,6 +12,10 @@ from hypothesis import settings
 
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.model import Guideline
+
+# The compiled-guideline cache of this test session: its own folder, so tests neither read
+# nor leave entries in the user's cache (tests/test_cache.py covers the cache itself)
+os.environ.setdefault("GUIDEWALK_CACHE", tempfile.mkdtemp(prefix="guidewalk-test-cache-"))
 
 # CI runs the property tests on a fixed sequence of examples, so a run is reproducible;
 # locally each run explores new examples.

@@ -95,7 +95,7 @@ class Flow:
         self.lazy_derived = bool(self.eager) or any(f in self.rules for n in self.decisions for b in n.branches for f in b.when.facts)
         self.asked = tuple(g.dictionary[f] for f in g.asks if f in g.dictionary)
         self.source, self.consts, regions = self._generate()
-        self.code = code if code is not None else compile(self.source, f"<guidewalk program {g.id}>", "exec")
+        self.code = code if code is not None else _code(self.source, f"<guidewalk program {g.id}>")
         self._link()
         self.filler = Filler(self)
 
@@ -383,6 +383,23 @@ class Flow:
                     location=b.when.location,
                 )
         return RunError(f"decision '{node.id}' failed: {type(exc).__name__}: {exc}", guideline=self.g.id, node=node.id, location=node.location)
+
+
+def _code(source: str, name: str) -> Any:
+    """The compiled `source`: from the cache (:mod:`engine.cache`; the entry is named after
+    the source's sha256, so it is this source's code or nothing), else compiled and kept."""
+    import hashlib
+    import types
+
+    from .. import cache
+
+    entry = cache.key("program", hashlib.sha256(source.encode()).hexdigest(), name)
+    code = cache.get(entry)
+    if isinstance(code, types.CodeType):
+        return code
+    code = compile(source, name, "exec")
+    cache.put(entry, code)
+    return code
 
 
 _lazy = Result.lazy
