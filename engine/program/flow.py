@@ -245,9 +245,23 @@ class Flow:
             if self.eager:
                 self.eager_rules(env, dn)
         else:
-            outcome = rules if isinstance(rules, RulesOutcome) else rules.run(self.g, dict(env))
+            finish = None  # a backend that runs the alerts after the walk (durable_rules)
+            if isinstance(rules, RulesOutcome):
+                outcome = rules
+            elif hasattr(rules, "derive"):
+                outcome, finish = rules.derive(self.g, dict(env))
+            else:
+                outcome = rules.run(self.g, dict(env))
             env.update(outcome.derived)
             dn = self.derived_names
+            if finish is not None:
+                result = self._walk_run(env, dn, nbase, fc, start, backend, facts, outcome)
+                rec = result.record
+                outcome.alerts = finish([a for t in self.expand(rec[3], rec[4]) for n in self.transitions[t].passed for a in self.g.nodes[n].actions])
+                return result
+        return self._walk_run(env, dn, nbase, fc, start, backend, facts, outcome)
+
+    def _walk_run(self, env: dict[str, Any], dn: Any, nbase: int, fc: str, start: int, backend: str, facts: Any, outcome: RulesOutcome | None) -> Result:
         if self.bounded:  # the common case: one call per region of the flow
             exits = [start]
             d = self.next[start]
