@@ -33,7 +33,9 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
     overlays = tuple(overlays)
     file = resolve(str(name), root)
     root = root or root_for(file)
-    name_key = cache.key("guideline", os.path.abspath(file), os.path.abspath(root), tuple((str(o), os.path.abspath(o)) for o in overlays))
+    from .serial import SCHEMA
+
+    name_key = cache.key("guideline", SCHEMA, os.path.abspath(file), os.path.abspath(root), tuple((str(o), os.path.abspath(o)) for o in overlays))
     hit = cache.get(name_key)
     if hit is not None:
         g = _read(hit, root)

@@ -19,12 +19,15 @@ from ..errors import Location
 from ..expressions import Arith, BoolOp, Call, Cmp, Const, Fact, In, ListLit, Neg, Not, Word, compile_expr
 from ..model import Branch, Case, Condition, FactSpec, Flowchart, Guideline, Node, Rule, Source
 
-__all__ = ["dump", "load"]
+__all__ = ["dump", "load", "SCHEMA"]
 
 _CLASSES: tuple[type, ...] = (Location, Source, FactSpec, Condition, Branch, Node, Flowchart, Case, Rule, Guideline)
 _CLASSES += (Const, Word, Fact, Not, BoolOp, Cmp, In, ListLit, Arith, Neg, Call)
 _FIELDS = [tuple(f.name for f in fields(c)) for c in _CLASSES]
 _INDEX = {c: i for i, c in enumerate(_CLASSES)}
+#: The classes and fields this format writes, in order: part of the cache entry's name, so an
+#: entry written by a model with other fields is never read back.
+SCHEMA = tuple((c.__name__, names) for c, names in zip(_CLASSES, _FIELDS))
 _LIST, _TUPLE, _DICT, _DATE, _FROZEN = "\0L", "\0T", "\0D", "\0d", "\0F"
 _LOC = _INDEX[Location]
 _COND = _INDEX[Condition]
