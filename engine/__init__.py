@@ -24,7 +24,8 @@ The core, one module a step:
 * :mod:`.program` — a guideline compiled once for walking: generated decisions and fact
   checker, derived facts computed when read, the trace recorded and built when read
 * :mod:`.walk` — the walk (the one decision semantics, ``choose``); :mod:`.trace` — the Result
-* :mod:`.scores` — one score module as a calculator; :mod:`.resources` — shipped data
+* :mod:`.scores` — one score module as a calculator; :mod:`.score_inputs` — which of its inputs
+  apply to one patient; :mod:`.resources` — shipped data
 
 The wings, each a folder that reads the loaded model and the walk's Result, never YAML:
 

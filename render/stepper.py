@@ -10,7 +10,6 @@ nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a te
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,25 +22,17 @@ HELP = "Answer, or: ? (help and source) · back · why · skip/unknown · quit"
 
 
 def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any]) -> None:
-    """Write the case atomically: a temporary file in the same folder, then os.replace."""
+    """Write the case atomically: a temporary file in the same folder (named after this
+    process, so one left by a killed process is removed by the next save), then os.replace."""
     import yaml
+
+    from guidewalk.engine.atomic import AtomicFile
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = "# guidewalk case (fact: value; null = asked, not known)\n" + (yaml.safe_dump(dict(facts), sort_keys=False, allow_unicode=True) if facts else "{}\n")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with AtomicFile(target, "w", fsync=True, encoding="utf-8", private=True) as fh:
+        fh.write(text)
 
 
 def format_question(p: Any, number: int) -> str:
@@ -212,7 +203,7 @@ def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: 
         reach = session.reachable()
         if reach:
             say("Recommendations still possible: " + ", ".join(reach))
-    say(to_text(res).rstrip("\n"))
+    say(to_text(res, session.guideline).rstrip("\n"))
     if res.unused_facts:
         say("")
         say("Answers kept but not used by this path: " + ", ".join(res.unused_facts))

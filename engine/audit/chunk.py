@@ -32,6 +32,15 @@ __all__ = ["ChunkResult", "context", "process_chunk"]
 _MISSING: Any = object()
 
 
+def _utf8(lines: list[str]) -> bytes:
+    """The lines as UTF-8; a lone surrogate (JSON allows '\\ud800') stays a JSON escape."""
+    text = "".join(lines)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+
+
 class _Bad:
     __slots__ = ("message",)
 
@@ -45,7 +54,9 @@ def _hkey(v: Any) -> Any:
         return v
     if isinstance(v, list):
         try:
-            return (list, tuple(v))
+            t = tuple(v)
+            hash(t)  # a list holding a JSON object cannot be a key
+            return (list, t)
         except TypeError:
             return None
     try:
@@ -69,6 +80,7 @@ class ChunkResult:
     cells: list[tuple[tuple[Any, ...], Any, int]]  # (outcome key, actual key, patients)
     invalid: list[dict[str, Any]]
     ignored_keys: dict[str, int]
+    blank: int = 0  # blank lines skipped (not records)
 
 
 _CONTEXTS: dict[str, _Context] = {}
@@ -263,7 +275,8 @@ class _Context:
         names = self.fact_names
         tails = self.tails2
         n = 0
-        for row, rec in read_rows(chunk, list(self.cfg.columns)):
+        stats: dict[str, int] = {}
+        for row, rec in read_rows(chunk, list(self.cfg.columns), stats):
             n += 1
             if rec.__class__ is BadRow:
                 out = self.invalid_row
@@ -312,7 +325,7 @@ class _Context:
             else:
                 invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
                 append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
-        return ChunkResult(chunk.index, n, "".join(lines).encode("utf-8"), self._cells(cells), invalid, {})
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, stats.get("blank", 0))
 
     def _cells(self, cells: dict[tuple[Outcome, Any], int]) -> list[tuple[tuple[Any, ...], Any, int]]:
         merged: Counter[tuple[tuple[Any, ...], Any]] = Counter()
@@ -330,7 +343,8 @@ class _Context:
         invalid: list[dict[str, Any]] = []
         ignored: Counter[str] = Counter()
         n = 0
-        for row, obj in read_rows(chunk, []):
+        stats: dict[str, int] = {}
+        for row, obj in read_rows(chunk, [], stats):
             n += 1
             head = f'{{"row": {row}, '
             araw: Any = None
@@ -389,11 +403,11 @@ class _Context:
             cells[key] = cells.get(key, 0) + 1
             e = json.dumps(errs, ensure_ascii=False) if errs else "[]"
             lines.append(f'{head}{self._frag(out)}, "errors": {e}{tail}}}\n')
-        return ChunkResult(chunk.index, n, "".join(lines).encode("utf-8"), self._cells(cells), invalid, dict(ignored))
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, dict(ignored), stats.get("blank", 0))
 
     def _coerce_raw(self, j: int, raw: Any) -> Any:
         try:
-            v = coerce(self.specs[j], raw)
+            v = coerce(self.specs[j], raw, locale=self.cfg.locale)
         except BadValue as exc:
             self.nbad += 1
             return _Bad(str(exc))

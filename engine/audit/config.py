@@ -23,6 +23,9 @@ class AuditConfig:
     id_column: str | None = None
     engine: str = "fast"  # fast | walk
     rules: str = "builtin"  # rules backend for engine="walk"
+    locale: str | None = None  # how numbers written as text are read (engine.fact_types.parse_number)
+    delimiter: str = ","  # csv
+    encoding: str = "utf-8"  # csv, jsonl
 
     def key(self) -> str:
         return hashlib.sha1(repr(self).encode()).hexdigest()

@@ -17,11 +17,11 @@ from typing import Any
 
 from ..errors import Location
 from ..expressions import Arith, BoolOp, Call, Cmp, Const, Fact, In, ListLit, Neg, Not, Word, compile_expr
-from ..model import Branch, Case, Condition, FactSpec, Flowchart, Guideline, Node, Rule, Source
+from ..model import Branch, Case, Condition, FactSpec, Flowchart, Guideline, Module, Node, Rule, Source
 
 __all__ = ["dump", "load", "SCHEMA"]
 
-_CLASSES: tuple[type, ...] = (Location, Source, FactSpec, Condition, Branch, Node, Flowchart, Case, Rule, Guideline)
+_CLASSES: tuple[type, ...] = (Location, Source, FactSpec, Condition, Branch, Node, Flowchart, Case, Rule, Guideline, Module)
 _CLASSES += (Const, Word, Fact, Not, BoolOp, Cmp, In, ListLit, Arith, Neg, Call)
 _FIELDS = [tuple(f.name for f in fields(c)) for c in _CLASSES]
 _INDEX = {c: i for i, c in enumerate(_CLASSES)}

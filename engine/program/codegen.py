@@ -85,7 +85,8 @@ def expression(e: Expr, k: Consts, read: Callable[[str], str]) -> str:
     if isinstance(e, ListLit):
         return k.ref(frozenset(i.value for i in e.items if isinstance(i, Const)))
     if isinstance(e, Arith):
-        return f"({expression(e.left, k, read)} {_PY_ARITH[e.op]} {expression(e.right, k, read)})"
+        # (_fin: an inf or NaN result raises, as the closures of engine.expressions do)
+        return f"_fin({expression(e.left, k, read)} {_PY_ARITH[e.op]} {expression(e.right, k, read)})"
     if isinstance(e, Neg):
         return f"(-{expression(e.operand, k, read)})"
     if isinstance(e, Call):
@@ -227,6 +228,8 @@ def _accepts(spec: Any, k: Consts) -> str | None:
             parts.append(f"v <= {k.ref(hi)}")
         if t == "number" and (lo is None or hi is None):
             parts.append("v - v == 0.0")  # finite
+        if t == "integer" and (lo is None or hi is None):
+            parts.append("v.bit_length() <= 1000")  # larger ones are refused (engine.fact_types)
         if step and lo is not None:
             off = "v" if lo == 0 and lo.__class__ is int else f"(v - {k.ref(lo)})"
             parts.append(f"{off} % {k.ref(step)} == 0")

@@ -49,6 +49,13 @@ class Transition:
     next: int
 
 
+def _finite(r: Any) -> Any:
+    """`r`, unless it is an inf or NaN float: then ArithmeticError (never a fact's value)."""
+    if r.__class__ is float and r - r != 0.0:
+        raise ArithmeticError("arithmetic gives a number out of range")
+    return r
+
+
 def _rule_risky(rule: Rule) -> bool:
     conds = [c for case in rule.cases for c in (case.when, case.value)]
     conds += [c for c in (rule.otherwise, rule.value, rule.when) if c is not None]
@@ -172,6 +179,7 @@ class Flow:
             "_abs": abs,
             "_len": len,
             "_KeyError": KeyError,
+            "_fin": _finite,
             "_int": int,
             "_float": float,
             "_str": str,
