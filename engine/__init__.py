@@ -21,6 +21,8 @@ The core, one module a step:
 * :mod:`.facts` — a case's facts (CaseFacts) checked against the dictionary
 * :mod:`.unknown` — UNKNOWN, the value nobody knows (Kleene logic)
 * :mod:`.rules` — derived facts and alerts: a built-in and a durable_rules backend
+* :mod:`.program` — a guideline compiled once for walking: generated decisions and fact
+  checker, derived facts computed when read, the trace recorded and built when read
 * :mod:`.walk` — the walk (the one decision semantics, ``choose``); :mod:`.trace` — the Result
 * :mod:`.scores` — one score module as a calculator; :mod:`.score_inputs` — which of its inputs
   apply to one patient; :mod:`.resources` — shipped data

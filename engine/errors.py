@@ -7,7 +7,6 @@ Run-time errors carry the guideline id/version and the node or rule where they h
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -131,6 +130,8 @@ class UsageError(GuidewalkError, ValueError):
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
     """The closest known name to a misspelt one, or None."""
+    import difflib  # only when a name is misspelt
+
     found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
 

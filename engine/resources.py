@@ -2,15 +2,16 @@
 guidelines, scores, overlays, JSON Schemas) and the rendered flowcharts.
 
 Installed from a wheel, both are package data of ``guidewalk`` (``guidewalk/guidelines``,
-``guidewalk/flowcharts``), found through :mod:`importlib.resources`. In a source checkout
+``guidewalk/flowcharts``), found in the package's folder (through :mod:`importlib.resources`
+when the package is not a folder, say a zip). In a source checkout
 (an editable install) they are the folders at the top of the repository. An author points
 ``$GUIDEWALK_GUIDELINES`` at a folder of their own.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from importlib import resources
 from pathlib import Path
 
 from .errors import GuidewalkError
@@ -25,14 +26,24 @@ class NoGuidelines(GuidewalkError):
 
 
 def _shipped(name: str) -> Path | None:
-    try:
-        packaged = resources.files("guidewalk") / name
+    try:  # the folder of the installed package (a wheel installs the data inside it)
+        spec = importlib.util.find_spec("guidewalk")
     except ModuleNotFoundError:  # pragma: no cover - engine imported outside its package
-        packaged = None
-    if packaged is not None and packaged.is_dir():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parent.parent / name
-    return checkout if checkout.is_dir() else None
+        spec = None
+    places = list(spec.submodule_search_locations or []) if spec is not None else []
+    for loc in places:
+        if (Path(loc) / name).is_dir():
+            return Path(loc) / name
+    checkout = Path(__file__).resolve().parent.parent / name  # a source checkout (editable install)
+    if checkout.is_dir():
+        return checkout
+    if places and not all(Path(loc).is_dir() for loc in places):  # pragma: no cover - a zip import
+        from importlib import resources
+
+        packaged = resources.files("guidewalk") / name
+        if packaged.is_dir():
+            return Path(str(packaged))
+    return None
 
 
 def guidelines_root() -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from .contract import AlertJSON, BranchJSON, DerivationJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
 from .facts import FactError, to_json_value
@@ -135,23 +135,139 @@ class Alert:
         return self.source.strength if self.source else None
 
 
-@dataclass
+class Filler(Protocol):
+    """What a lazily built Result asks for its parts: :meth:`fill` sets the fields of one
+    group ("head", "facts", "needs", "walk", "rules") from what the walk recorded (the
+    result's ``record``)."""
+
+    def fill(self, result: Result, group: str) -> None: ...
+
+
+_T = TypeVar("_T")
+_UNSET: Any = object()
+_new = object.__new__
+
+
+class _Lazy(Generic[_T]):
+    """A field of :class:`Result` that is built on first read (by the result's filler, one
+    group of fields at a time) and can be set like a plain attribute."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.slot = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Lazy[_T]: ...
+    @overload
+    def __get__(self, obj: Result, owner: type) -> _T: ...
+    def __get__(self, obj: Result | None, owner: type) -> _T | _Lazy[_T]:
+        if obj is None:
+            return self
+        v = getattr(obj, self.slot, _UNSET)
+        if v is _UNSET:
+            assert obj._filler is not None
+            obj._filler.fill(obj, self.group)
+            v = getattr(obj, self.slot)
+        return v  # type: ignore[no-any-return]
+
+    def __set__(self, obj: Result, value: _T) -> None:
+        setattr(obj, self.slot, value)
+
+
 class Result:
-    guideline: GuidelineRef
-    engine: EngineRef
+    """What a walk gives: status, recommendations, needs or errors, derived facts, alerts,
+    path and trace (the JSON contract: :meth:`to_json`).
+
+    Built eagerly from its fields, or lazily by the compiled walk (:mod:`engine.program`),
+    which records only the decisions it passed and builds the trace, the derived facts, the
+    alerts and their JSON-ready values the first time one of them is read."""
+
+    __slots__ = (
+        "status",
+        "flowchart",
+        "record",
+        "_filler",
+        "_needs",
+        "_guideline",
+        "_engine",
+        "_recommendations",
+        "_errors",
+        "_derived",
+        "_derivations",
+        "_alerts",
+        "_path",
+        "_trace",
+        "_facts",
+        "_unknown",
+        "_unused_facts",
+    )
+
+    guideline = _Lazy[GuidelineRef]("head")
+    engine = _Lazy[EngineRef]("head")
+    facts = _Lazy[dict[str, Any]]("facts")
+    unknown = _Lazy[list[str]]("facts")
+    recommendations = _Lazy[list["Recommendation"]]("walk")
+    path = _Lazy[list[str]]("walk")
+    trace = _Lazy[list[Step]]("walk")
+    unused_facts = _Lazy[list[str]]("walk")
+    derived = _Lazy[dict[str, Any]]("rules")
+    derivations = _Lazy[list[DerivationJSON]]("rules")
+    alerts = _Lazy[list["Alert"]]("rules")
+    errors = _Lazy[list[FactError]]("facts")
+    needs = _Lazy[list[str]]("needs")
     status: str
-    flowchart: str = ""
-    recommendations: list[Recommendation] = field(default_factory=list)
-    needs: list[str] = field(default_factory=list)
-    errors: list[FactError] = field(default_factory=list)
-    derived: dict[str, Any] = field(default_factory=dict)
-    derivations: list[DerivationJSON] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
-    path: list[str] = field(default_factory=list)
-    trace: list[Step] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
-    unknown: list[str] = field(default_factory=list)
-    unused_facts: list[str] = field(default_factory=list)
+    flowchart: str
+    record: Any  # what the walk recorded, for the filler
+    _filler: Filler | None
+
+    def __init__(
+        self,
+        guideline: GuidelineRef,
+        engine: EngineRef,
+        status: str,
+        flowchart: str = "",
+        recommendations: list[Recommendation] | None = None,
+        needs: list[str] | None = None,
+        errors: list[FactError] | None = None,
+        derived: dict[str, Any] | None = None,
+        derivations: list[DerivationJSON] | None = None,
+        alerts: list[Alert] | None = None,
+        path: list[str] | None = None,
+        trace: list[Step] | None = None,
+        facts: dict[str, Any] | None = None,
+        unknown: list[str] | None = None,
+        unused_facts: list[str] | None = None,
+    ) -> None:
+        self.status = status
+        self.flowchart = flowchart
+        self._filler = None
+        self.record = None
+        self._guideline = guideline
+        self._engine = engine
+        self._recommendations = [] if recommendations is None else recommendations
+        self._needs = [] if needs is None else needs
+        self._errors = [] if errors is None else errors
+        self._derived = {} if derived is None else derived
+        self._derivations = [] if derivations is None else derivations
+        self._alerts = [] if alerts is None else alerts
+        self._path = [] if path is None else path
+        self._trace = [] if trace is None else trace
+        self._facts = {} if facts is None else facts
+        self._unknown = [] if unknown is None else unknown
+        self._unused_facts = [] if unused_facts is None else unused_facts
+
+    @classmethod
+    def lazy(cls, status: str, flowchart: str, filler: Filler, record: Any) -> Result:
+        """A result whose other fields `filler` builds from `record` when they are first read."""
+        r = _new(cls)
+        r.status = status
+        r.flowchart = flowchart
+        r._filler = filler
+        r.record = record
+        return r
 
     @property
     def actions(self) -> list[str]:
@@ -178,6 +294,35 @@ class Result:
         out["unknown"] = list(self.unknown)
         out["unused_facts"] = list(self.unused_facts)
         return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Result(status={self.status!r}, flowchart={self.flowchart!r}, path={self.path!r}, needs={self.needs!r})"
+
+
+_FIELDS = (
+    "guideline",
+    "engine",
+    "status",
+    "flowchart",
+    "recommendations",
+    "needs",
+    "errors",
+    "derived",
+    "derivations",
+    "alerts",
+    "path",
+    "trace",
+    "facts",
+    "unknown",
+    "unused_facts",
+)
 
 
 def dumps(obj: Any) -> str:

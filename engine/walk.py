@@ -9,77 +9,53 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import __version__
-from .contract import DerivationJSON, EngineRef, GuidelineRef
+from .contract import EngineRef, GuidelineRef
 from .errors import RunError
-from .expressions import UNKNOWN, relevant_unknowns
-from .facts import CaseFacts, Facts, check_facts, to_json_value
+from .expressions import UNKNOWN
+from .facts import CaseFacts, Facts, check_facts
 from .model import Guideline, Node
-from .rules import Derivation, RulesBackend, RulesOutcome, deciding_facts
+from .program import MAX_STEPS, compiled
+from .program.record import head
+from .rules import BuiltinRules, RulesBackend, RulesOutcome
 from .rules import backend as _backend
-from .trace import Alert, BranchEval, Recommendation, Result, Step
+from .trace import Result
 
 __all__ = ["walk", "run", "choose", "MAX_STEPS"]
 
-MAX_STEPS = 10_000
-
 
 def _head(g: Guideline, rules: RulesBackend) -> tuple[GuidelineRef, EngineRef]:
-    gl: GuidelineRef = {"id": g.id, "title": g.title, "version": g.version, "sha256": g.sha256}
-    if g.overlays:
-        gl["overlays"] = list(g.overlays)
-    return gl, {"version": __version__, "rules_backend": rules.name}
+    return head(g, rules.name)
 
 
 def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | None = None, rules: RulesBackend | None = None) -> Result:
-    """Check the facts, run the rules, walk the flow. The one entry point for a case."""
+    """Check the facts, run the rules, walk the flow. The one entry point for a case.
+
+    The guideline's compiled program (:mod:`engine.program`) does the work: facts that are
+    already their own checked values pass one generated check, derived facts are computed
+    when a decision reads them (with the built-in rules; another backend computes them all
+    first), and the walk records only the transitions it takes — the trace, derived facts and
+    alerts of the Result are built when they are first read."""
     rules = rules or _backend()
-    facts = check_facts(case, g.dictionary, g.derived)
-    gl, eng = _head(g, rules)
+    flow = g.__dict__.get("_program") or compiled(g)
     fc = flowchart or g.entry
-    if fc not in g.flowcharts:
+    start = flow.starts.get(fc)
+    if start is None:
         raise RunError(f"no flowchart '{fc}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
+    if case.__class__ is dict and flow.check(case):
+        return flow.run(case.copy(), None, fc, start, rules.name, None if rules.__class__ is BuiltinRules else rules)
+    facts = check_facts(case, g.dictionary, g.derived)
     if facts.errors:
+        gl, eng = _head(g, rules)
         return Result(guideline=gl, engine=eng, status="invalid_facts", flowchart=fc, errors=facts.errors, facts=facts.entered)
-    outcome = rules.run(g, facts.values)
-    return walk(g, facts, outcome, flowchart=fc, head=(gl, eng))
+    return flow.run(dict(facts.values), facts, fc, start, rules.name, None if rules.__class__ is BuiltinRules else rules)
 
 
 def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, head: tuple[GuidelineRef, EngineRef]) -> Result:
-    env: dict[str, Any] = {**facts.values, **outcome.derived}
-    result = Result(guideline=head[0], engine=head[1], status="complete", flowchart=flowchart, facts=facts.entered, unknown=list(facts.unknown))
-    result.derived = dict(outcome.derived)
-    result.derivations = [_derivation_json(d) for d in outcome.derivations]
-    node_id: str | None = g.flowcharts[flowchart].start
-    read: set[str] = set()
-    while node_id is not None:
-        if len(result.trace) >= MAX_STEPS:
-            raise RunError(f"walk exceeded {MAX_STEPS} steps", guideline=g.id, node=node_id)
-        node = g.nodes[node_id]
-        step = Step(step=len(result.trace) + 1, node=node.id, kind=node.kind, flowchart=node.flowchart, title=node.title, note=node.note, source=node.source)
-        result.trace.append(step)
-        result.path.append(node.id)
-        if node.kind == "decision":
-            node_id = _decide(g, node, env, step, result, read)
-            if result.status == "needs_facts":
-                break
-            continue
-        step.actions, step.text = node.actions, node.text
-        result.recommendations.append(Recommendation(node.id, node.actions, node.text or "", node.source, node.note, node.kind))
-        node_id = node.next if node.kind == "action" else None
-        step.taken, step.how = node_id, ("next" if node_id else "end")
-    _alerts(g, outcome, result)
-    result.unused_facts = [f for f in facts.values if f not in read and f not in g.rule_inputs and f in g.dictionary]
+    """Walk `flowchart` for checked `facts` whose rules' `outcome` is known."""
+    flow = compiled(g)
+    result = flow.run(dict(facts.values), facts, flowchart, flow.starts[flowchart], head[1]["rules_backend"], outcome)
+    result.guideline, result.engine = head
     return result
-
-
-def _derivation_json(d: Derivation) -> DerivationJSON:
-    out: DerivationJSON = {"fact": d.fact, "value": to_json_value(d.value), "rule": d.rule, "inputs": {k: to_json_value(v) for k, v in d.inputs}}
-    if d.case is not None:
-        out["case"] = d.case
-    if d.origin != "guideline":
-        out["origin"] = d.origin
-    return out
 
 
 def choose(node: Node, values: list[Any]) -> tuple[int | None, list[int], list[int]]:
@@ -103,73 +79,3 @@ def choose(node: Node, values: list[Any]) -> tuple[int | None, list[int], list[i
         if v is UNKNOWN:
             return None, [i], []
     return None, [], []
-
-
-def _decide(g: Guideline, node: Node, env: Mapping[str, Any], step: Step, result: Result, read: set[str]) -> str | None:
-    step.question = node.question
-    step.otherwise = node.otherwise
-    values = []
-    for b in node.branches:
-        try:
-            v = b.when.test(env)
-        except Exception as exc:  # e.g. division by a fact that is 0: located, never swallowed
-            shown = ", ".join(f"{f}={env.get(f, UNKNOWN)!r}" for f in b.when.facts)
-            raise RunError(
-                f"condition '{b.when.text}' of decision '{node.id}' failed: {type(exc).__name__}: {exc} ({shown})",
-                guideline=g.id,
-                node=node.id,
-                location=b.when.location,
-            ) from exc
-        values.append(v)
-        read.update(b.when.facts)
-        step.branches.append(
-            BranchEval(
-                when=b.when.text,
-                readable=b.when.readable,
-                value=None if v is UNKNOWN else v,
-                facts={f: to_json_value(env.get(f, UNKNOWN)) for f in b.when.facts},
-                to=b.to,
-                note=b.note,
-            )
-        )
-    chosen, blocking, overlap = choose(node, values)
-    if overlap:
-        names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in overlap)
-        raise RunError(f"decision '{node.id}' promises exclusive branches, but several hold: {names}", guideline=g.id, node=node.id, location=node.location)
-    if chosen is not None:
-        step.taken, step.how = node.branches[chosen].to, f"branch {chosen + 1}"
-        return step.taken
-    if blocking:
-        needs = deciding_facts(g, [f for i in blocking for f in relevant_unknowns(node.branches[i].when.expr, env)], env)
-        if not needs:
-            unknown = [f for i in blocking for f in node.branches[i].when.facts if env.get(f, UNKNOWN) is UNKNOWN]
-            raise RunError(
-                f"decision '{node.id}' reads {', '.join(unknown)}, which no rule could derive although its inputs are known (a gap in a rule)",
-                guideline=g.id,
-                node=node.id,
-                location=node.location,
-            )
-        result.status = "needs_facts"
-        result.needs = needs
-        step.how = "needs facts"
-        return None
-    if node.otherwise:
-        step.taken, step.how = node.otherwise, "otherwise"
-        return node.otherwise
-    raise RunError(
-        f"no branch of decision '{node.id}' holds and it has no otherwise (a gap in the guideline); facts read: "
-        + ", ".join(f"{f}={env.get(f, UNKNOWN)!r}" for b in node.branches for f in b.when.facts),
-        guideline=g.id,
-        node=node.id,
-        location=node.location,
-    )
-
-
-def _alerts(g: Guideline, outcome: RulesOutcome, result: Result) -> None:
-    by_id = {r.id: r for r in g.rules}
-    recommended = set(result.actions)
-    for hit in outcome.alerts:
-        rule = by_id[hit.rule]
-        if rule.if_recommended and not recommended.intersection(rule.if_recommended):
-            continue
-        result.alerts.append(Alert(rule.id, rule.text or "", rule.severity, rule.source, rule.note, rule.origin, {k: to_json_value(v) for k, v in hit.inputs}))

@@ -90,7 +90,7 @@ def _why_text(session: Any) -> str:
         lines.append("Answers: " + ", ".join(f"{k}={show_value(v)}" for k, v in known.items()))
     reach = session.reachable()
     if reach:
-        lines.append("Still reachable: " + ", ".join(reach))
+        lines.append("Still reachable" + ("" if session.reachable_complete() else " (partial: the search stopped at its time limit)") + ": " + ", ".join(reach))
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.abc
 import os
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from hypothesis import settings
 
 from guidewalk.engine.load import load_guideline
 from guidewalk.engine.model import Guideline
+
+# The compiled-guideline cache of this test session: its own folder, so tests neither read
+# nor leave entries in the user's cache (tests/test_cache.py covers the cache itself)
+os.environ.setdefault("GUIDEWALK_CACHE", tempfile.mkdtemp(prefix="guidewalk-test-cache-"))
 
 
 class _OneImportName(importlib.abc.MetaPathFinder):

@@ -1,17 +1,18 @@
-"""A lean, trace-free walker for audits: the same recommendations, path and needs as
-:func:`engine.walk.run`, memoised so that a cohort of a million patients is cheap.
+"""The audit's walk: the guideline's compiled program (:mod:`engine.program`, the one
+:func:`engine.walk.run` walks) with the trace off, memoised so that a cohort of a million
+patients is cheap; the same recommendations, path and needs as :func:`engine.walk.run`.
 
 How it stays identical to the engine. A decision's outcome depends only on the values of
 the base facts its conditions read, directly or through derived facts (their transitive
 rule inputs). For every decision reached by a given path prefix ("state") the walker keeps
-a memo from the tuple of those base values to the next state. On a miss it does what the
-engine does: runs, in the engine's order, only the derive rules that the decision depends
-on (BuiltinRules semantics: :func:`engine.rules.derive_value` + :func:`engine.rules.normalise`),
-evaluates every branch with the compiled conditions, applies the exclusive / first-match
-rule, and asks :func:`engine.rules.deciding_facts` for the facts that would decide a
-blocked decision. Action nodes are folded into the states. Alerts do not change the path,
-so they are not computed here. ``tests/test_audit.py`` checks the identity against
-``engine.walk.run`` on thousands of generated cases.
+a memo from the tuple of those base values to the next state. On a miss it runs, in the
+engine's order, only the derive rules that the decision depends on (BuiltinRules semantics:
+:func:`engine.rules.derive_value` + :func:`engine.rules.normalise`), then the decision's
+compiled function — the same generated code the traced walk calls — which gives the
+transition taken (branch or otherwise, with the action nodes after it); a blocked decision
+asks :func:`engine.rules.deciding_facts` for the facts that would decide it. Alerts do not
+change the path, so they are not computed here. ``tests/test_audit.py`` checks the identity
+against ``engine.walk.run`` on thousands of generated cases.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any
 from ..errors import GuidewalkError
 from ..expressions import UNKNOWN, relevant_unknowns
 from ..model import Guideline, Node, Rule
+from ..program import MAX_STEPS, compiled
 from ..rules import deciding_facts, derive_value, normalise
-from ..walk import MAX_STEPS, choose
+from ..walk import choose
 
 __all__ = ["Outcome", "FastWalker", "threshold_facts", "ValueClasses"]
 
@@ -50,10 +52,11 @@ class Outcome:
 class _State:
     """A decision reached by one path prefix, or a final outcome."""
 
-    __slots__ = ("node", "path", "actions", "facts", "getter", "rules", "memo", "children", "final")
+    __slots__ = ("node", "index", "path", "actions", "facts", "getter", "rules", "memo", "children", "final")
 
     def __init__(self) -> None:
         self.node: Node | None = None
+        self.index = -1  # the decision's index in the compiled program
         self.path: tuple[str, ...] = ()
         self.actions: tuple[str, ...] = ()
         self.facts: tuple[str, ...] = ()
@@ -93,7 +96,8 @@ class FastWalker:
         # per derive rule: a getter of its base inputs and a memo of its value
         self._rule_memo: dict[str, tuple[Callable[[Sequence[Any]], Any], dict[Any, Any]]] = {}
         self.memo_cap = memo_cap
-        self.root = self._advance(g.flowcharts[self.flowchart].start, (), ())
+        self.program = compiled(g)
+        self.root = self._advance(self.program.starts[self.flowchart], ())
         self.misses = 0
 
     # ------------------------------------------------------------------ per case
@@ -137,25 +141,29 @@ class FastWalker:
         self._node_plan[node.id] = plan
         return plan
 
-    def _advance(self, node_id: str | None, path: tuple[str, ...], actions: tuple[str, ...]) -> _State:
-        """Follow action nodes from `node_id` to the next decision (a state) or the end."""
+    def _advance(self, t: int, path: tuple[str, ...], actions: tuple[str, ...] = ()) -> _State:
+        """The state after transition `t` of the program: the action nodes it passes folded
+        into path and actions, then the next decision (a state) or the end."""
         st = _State()
+        tr = self.program.transitions[t]
         nodes = self.g.nodes
-        while node_id is not None:
+        for nid in tr.passed:
             if len(path) >= MAX_STEPS:
                 st.final = Outcome("error", path, actions, error=f"walk exceeded {MAX_STEPS} steps")
                 return st
-            node = nodes[node_id]
-            path = path + (node.id,)
-            if node.kind == "decision":
-                st.node, st.path, st.actions = node, path, actions
-                st.facts, st.rules = self._plan(node)
-                ix = [self._index[f] for f in st.facts]
-                st.getter = _const if not ix else itemgetter(*ix)
-                return st
-            actions = actions + tuple(node.actions)
-            node_id = node.next if node.kind == "action" else None
-        st.final = Outcome("complete", path, actions)
+            path = path + (nid,)
+            actions = actions + tuple(nodes[nid].actions)
+        if tr.next < 0:
+            st.final = Outcome("complete", path, actions)
+            return st
+        if len(path) >= MAX_STEPS:
+            st.final = Outcome("error", path, actions, error=f"walk exceeded {MAX_STEPS} steps")
+            return st
+        node = self.program.decisions[tr.next]
+        st.node, st.index, st.path, st.actions = node, tr.next, path + (node.id,), actions
+        st.facts, st.rules = self._plan(node)
+        ix = [self._index[f] for f in st.facts]
+        st.getter = _const if not ix else itemgetter(*ix)
         return st
 
     def _miss(self, st: _State, key: Any, values: Sequence[Any]) -> _State:
@@ -163,10 +171,10 @@ class FastWalker:
         node = st.node
         assert node is not None
         vals = (key,) if len(st.facts) == 1 else key
-        env: dict[str, Any] = dict(zip(st.facts, vals))
+        env: dict[str, Any] = {f: v for f, v in zip(st.facts, vals) if v is not UNKNOWN}  # unknown: absent
         try:
             self._derive_into(st, env, values)
-            target = self._decide(node, env)
+            target = self._decide(st.index, node, env)
         except GuidewalkError as exc:
             target = ("error", str(exc))
         except Exception as exc:  # a rule raised: reported with the case, never swallowed
@@ -204,23 +212,23 @@ class FastWalker:
             if value is not UNKNOWN:
                 env[fact] = value
 
-    def _decide(self, node: Node, env: dict[str, Any]) -> tuple[str, Any]:
-        g = self.g
+    def _decide(self, d: int, node: Node, env: dict[str, Any]) -> tuple[str, Any]:
+        """("to", transition), ("needs", facts) or ("error", message): the compiled decision
+        (its derived facts are in `env` already), the reasons it stops spelled out here."""
+        t = self.program.decide[d](env, self.program.derived_names)
+        if t >= 0:
+            return ("to", t)
         values = [b.when.test(env) for b in node.branches]
         chosen, blocking, overlap = choose(node, values)
         if overlap:
             names = ", ".join(f"branch {i + 1} ({node.branches[i].when.text})" for i in overlap)
             return ("error", f"decision '{node.id}' promises exclusive branches, but several hold: {names}")
-        if chosen is not None:
-            return ("to", node.branches[chosen].to)
         if blocking:
-            needs = deciding_facts(g, [f for i in blocking for f in relevant_unknowns(node.branches[i].when.expr, env)], env)
+            needs = deciding_facts(self.g, [f for i in blocking for f in relevant_unknowns(node.branches[i].when.expr, env)], env)
             if not needs:
                 unknown = [f for i in blocking for f in node.branches[i].when.facts if env.get(f, UNKNOWN) is UNKNOWN]
                 return ("error", f"decision '{node.id}' reads {', '.join(unknown)}, which no rule could derive although its inputs are known (a gap in a rule)")
             return ("needs", tuple(needs))
-        if node.otherwise:
-            return ("to", node.otherwise)
         return ("error", f"no branch of decision '{node.id}' holds and it has no otherwise (a gap in the guideline)")
 
 

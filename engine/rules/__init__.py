@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 _BACKENDS: dict[str, RulesBackend] = {}
+_BY_SETTING: dict[object, RulesBackend] = {}  # $GUIDEWALK_RULES as set -> its backend
+try:  # read $GUIDEWALK_RULES without decoding it on every case (os.environ's own table)
+    _ENVIRON: dict[object, object] | None = os.environ._data  # type: ignore[attr-defined]
+    _KEY: object = os.environ.encodekey("GUIDEWALK_RULES")
+except AttributeError:  # pragma: no cover - another platform's os.environ
+    _ENVIRON, _KEY = None, "GUIDEWALK_RULES"
 
 
 def backend(name: str | None = None) -> RulesBackend:
@@ -39,6 +45,16 @@ def backend(name: str | None = None) -> RulesBackend:
 
     Raises :class:`~engine.errors.UsageError` for an unknown name, and when durable_rules
     is asked for by name but cannot load here (``auto`` falls back to builtin silently)."""
+    if name is None:  # read at every call (a caller may change the variable), cheaply
+        setting = _ENVIRON.get(_KEY) if _ENVIRON is not None else os.environ.get("GUIDEWALK_RULES")
+        hit = _BY_SETTING.get(setting)
+        if hit is None:
+            hit = _BY_SETTING[setting] = _backend(None)
+        return hit
+    return _backend(name)
+
+
+def _backend(name: str | None) -> RulesBackend:
     want = name or os.environ.get("GUIDEWALK_RULES", "auto")
     if want not in ("auto", "builtin", "durable_rules"):
         raise UsageError(f"unknown rules backend '{want}' (auto, builtin, durable_rules)")

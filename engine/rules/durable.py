@@ -49,7 +49,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 try:
@@ -61,9 +62,11 @@ from ..errors import RuleError
 from ..expressions import UNKNOWN
 from ..model import Guideline
 from .base import AlertHit, Derivation, RulesOutcome, derive_value, inputs_of, normalise
-from .durable_ruleset import CASES, DNF_LIMIT, ROUND, CaseRecord, CompiledRuleset, Round, Source, compile_ruleset
+from .durable_case import CASES, CaseRecord, CompiledRuleset, Round, Source
+from .durable_ir import plain_number
+from .durable_ruleset import DNF_LIMIT, ROUND, compile_ruleset
 
-__all__ = ["DurableRules", "DNF_LIMIT"]
+__all__ = ["DurableRules", "DNF_LIMIT", "MAX_RULESETS"]
 
 
 class _Host(_dengine.Host):  # type: ignore[misc]
@@ -93,46 +96,114 @@ def _compile(g: Guideline) -> CompiledRuleset:
     return compile_ruleset(g, _host())
 
 
+#: How many compiled rulesets one process keeps (least recently used go first). durable_rules
+#: 2.0.28 never frees a ruleset itself: its Python Host has no way to drop one, and each
+#: holds its Rete network in C memory (about 0.3 MB for a shipped guideline). Its C library
+#: does free one (``delete_ruleset``), which the backend calls on a ruleset it evicts once no
+#: case is running on it.
+MAX_RULESETS = 16
+
+
 class DurableRules:
     """The rules of a guideline, run by durable_rules' Rete engine (see the module docstring)."""
 
     name = "durable_rules"
 
-    def __init__(self) -> None:
-        self._compiled: dict[tuple[str, str], CompiledRuleset] = {}
+    def __init__(self, max_rulesets: int = MAX_RULESETS) -> None:
+        self._compiled: OrderedDict[tuple[str, str, tuple[str, ...]], CompiledRuleset] = OrderedDict()
+        self.max_rulesets = max_rulesets
+        self.fired = 0  # Rete rules fired over every case (for benchmarks)
         _host()  # created up front: a lazily created host races across threads
 
     def prepare(self, guideline: Guideline) -> None:
         """Compile and register the guideline's ruleset now (else on its first case)."""
-        self._get(guideline)
+        comp = self._acquire(guideline)
+        self._release(comp)
 
-    def _get(self, g: Guideline) -> CompiledRuleset:
-        key = (g.id, g.sha256)
-        comp = self._compiled.get(key)
-        if comp is None:
-            with _LOCK:
-                comp = self._compiled.get(key)
-                if comp is None:
-                    comp = _compile(g)
-                    self._compiled[key] = comp
+    def _acquire(self, g: Guideline) -> CompiledRuleset:
+        key = (g.id, g.sha256, g.overlays)
+        with _LOCK:
+            comp = self._compiled.get(key)
+            if comp is None:
+                comp = self._compiled[key] = _compile(g)
+                while len(self._compiled) > self.max_rulesets:
+                    _, old = self._compiled.popitem(last=False)
+                    if old.in_use == 0:
+                        _free(old)
+                    else:
+                        old.in_use = -old.in_use  # freed by the last case running on it
+            else:
+                self._compiled.move_to_end(key)
+            comp.in_use += 1
         return comp
 
+    def _release(self, comp: CompiledRuleset) -> None:
+        with _LOCK:
+            if comp.in_use > 0:
+                comp.in_use -= 1
+            else:  # evicted while in use
+                comp.in_use += 1
+                if comp.in_use == 0:
+                    _free(comp)
+
     def run(self, guideline: Guideline, facts: Mapping[str, Any]) -> RulesOutcome:
-        comp = self._get(guideline)
-        g = guideline
-        case = CaseRecord(env=dict(facts))
+        """Every rule (every alert can hold): the outcome the built-in backend gives."""
+        comp = self._acquire(guideline)
+        try:
+            case = CaseRecord(env=dict(facts))
+            self._rounds(comp, case, 0, len(comp.rounds))
+            self._raise(guideline, case)
+            return self._outcome(guideline, case)
+        finally:
+            self._release(comp)
+
+    def derive(self, guideline: Guideline, facts: Mapping[str, Any]) -> tuple[RulesOutcome, Callable[[Collection[str]], list[AlertHit]] | None]:
+        """The derived facts first; the alerts once the walk's recommendations are known:
+        ``(outcome, finish)`` where ``finish(recommended)`` posts the alert rounds, with only
+        the alerts whose if_recommended can hold enabled, and gives the alerts. `finish` is
+        None when the outcome already has its alerts (when an alert's condition may raise, or
+        a rule failed: the error is then raised here, by rule order, as the built-in backend
+        raises it)."""
+        comp = self._acquire(guideline)
+        try:
+            case = CaseRecord(env=dict(facts))
+            self._rounds(comp, case, 0, comp.alert_phase)
+            if case.errors or not comp.phased:
+                self._rounds(comp, case, comp.alert_phase, len(comp.rounds))
+                self._raise(guideline, case)
+                return self._outcome(guideline, case), None
+            outcome = self._outcome(guideline, case)
+        finally:
+            self._release(comp)
+
+        def finish(recommended: Collection[str]) -> list[AlertHit]:
+            case.enabled = frozenset(i for i, r in enumerate(guideline.rules) if r.kind == "alert" and not set(recommended).isdisjoint(r.if_recommended))
+            comp = self._acquire(guideline)
+            try:
+                self._rounds(comp, case, comp.alert_phase, len(comp.rounds))
+            finally:
+                self._release(comp)
+            self._raise(guideline, case)
+            return self._outcome(guideline, case).alerts
+
+        return outcome, finish
+
+    def _rounds(self, comp: CompiledRuleset, case: CaseRecord, lo: int, hi: int) -> None:
+        """Post rounds lo..hi-1 of a case in a durable session of their own."""
+        g = comp.guideline
         sid = str(next(_SIDS))
         host = _HOST
         posted = False
         CASES[sid] = case
         try:
-            for r, rnd in enumerate(comp.rounds):
-                msg: dict[str, Any] = {"sid": sid, ROUND: r}
-                for attr, src in rnd.attrs:
-                    v = self._attr_value(src, case)
-                    if v is not UNKNOWN:
-                        msg[attr] = v
-                if rnd.rete:
+            for r in range(lo, hi):
+                rnd = comp.rounds[r]
+                if rnd.rete and (rnd.others or case.enabled is None or not rnd.for_alerts.isdisjoint(case.enabled)):
+                    msg: dict[str, Any] = {"sid": sid, ROUND: r}
+                    for attr, src in rnd.attrs:
+                        v = self._attr_value(src, case)
+                        if v is not UNKNOWN:
+                            msg[attr] = v
                     posted = True
                     try:
                         host.assert_fact(comp.name, msg)
@@ -143,23 +214,36 @@ class DurableRules:
             CASES.pop(sid, None)
             if posted:
                 host.delete_state(comp.name, sid)
+            self.fired += case.fired
+            case.fired = 0
+
+    @staticmethod
+    def _raise(g: Guideline, case: CaseRecord) -> None:
         if case.errors:
             idx = min(case.errors)
             rule = g.rules[idx]
             exc = case.errors[idx]
             raise RuleError(rule.id, dict(inputs_of(rule, case.env)), exc, guideline=g.id, location=rule.location) from exc
-        return self._outcome(g, case)
 
     @staticmethod
     def _attr_value(src: Source, case: CaseRecord) -> Any:
         env = case.env
         if src.kind == "fact":
-            return env.get(src.fact, UNKNOWN)  # scalar facts only: bool, int, float, str
+            v = env.get(src.fact, UNKNOWN)  # scalar facts only: bool, int, float, str
+            if v.__class__ is float or v.__class__ is int:
+                p = plain_number(v, src.cuts)
+                if p is None:  # durable cannot read it: the case is decided by the closures
+                    case.all_poisoned = True
+                    return UNKNOWN
+                return p
+            return v
         if src.kind == "set":
             s = env.get(src.fact, UNKNOWN)
             return UNKNOWN if s is UNKNOWN else src.member in s
         if src.kind == "marker":
             return True if src.marker in case.markers else UNKNOWN
+        if src.kind == "enable":
+            return True if case.enabled is None or src.owner in case.enabled else UNKNOWN
         assert src.test is not None
         try:
             v = src.test(env)
@@ -172,7 +256,7 @@ class DurableRules:
     def _finish_round(g: Guideline, rnd: Round, case: CaseRecord) -> None:
         for idx in rnd.rules:
             rule = g.rules[idx]
-            if idx in case.poisoned:
+            if idx in case.poisoned or case.all_poisoned:
                 case.results.pop(idx, None)
                 case.alerts.discard(idx)
                 case.errors.pop(idx, None)
@@ -180,6 +264,8 @@ class DurableRules:
                     if rule.kind == "derive":
                         v, ci = derive_value(rule, case.env)
                         case.results[idx] = (normalise(rule, v), ci)
+                    elif case.enabled is not None and rule.if_recommended and idx not in case.enabled:
+                        pass  # cannot hold for this walk
                     elif rule.when is None or rule.when.test(case.env) is True:
                         case.alerts.add(idx)
                 except Exception as exc:
@@ -204,3 +290,14 @@ class DurableRules:
             elif idx in case.alerts:
                 out.alerts.append(AlertHit(rule.id, inputs_of(rule, case.env)))
         return out
+
+
+def _free(comp: CompiledRuleset) -> None:
+    """Drop an evicted ruleset from the host and free its Rete network (no case uses it)."""
+    host = _host()
+    host._ruleset_directory.pop(comp.name, None)
+    if comp.ruleset is not None:
+        if comp.ruleset in host._ruleset_list:
+            host._ruleset_list.remove(comp.ruleset)
+        _dengine.durable_rules_engine.delete_ruleset(comp.ruleset._handle)
+        comp.ruleset = None

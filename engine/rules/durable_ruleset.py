@@ -20,16 +20,19 @@ name). Conditions are translated into durable's DSL (``m.f_kps < 70``, ``&``, ``
   mutually exclusive, so at most one fires; when none fires the value is unknown (an unknown
   case before the first true one — the absence of a Rete match is the Kleene unknown).
   A boolean ``value:`` gets a "true" and a "false" rule.
-* durable expands ``|`` into separate paths (DNF); where a conjunction of disjunctions
-  would multiply out past :data:`DNF_LIMIT` paths, a disjunction becomes a *marker* rule
-  of its own, fired in an earlier round, whose result the later rule reads as
-  ``m.k_<n> == true``; the same sub-condition (say "case 2 is false") is one shared
-  marker. A rule may fire once per matching path; actions are idempotent.
+* Each rule fires once: its disjunctions are made mutually exclusive (``a | (not-true(a) &
+  b)``, :mod:`.durable_ir`) unless that costs markers the condition as written does not. A
+  conjunction that would multiply out past :data:`DNF_LIMIT` paths, or a rule past
+  :data:`SIZE_LIMIT` expressions, hands a part to a *marker* rule of its own, fired in an
+  earlier round and read as ``m.k_<n> == true``; one sub-condition is one shared marker.
+* An alert with ``if_recommended`` also reads ``m.e_<i>``, posted only when the walk
+  recommends one of its codes: alerts (and markers only alerts use) come in rounds after
+  every derive rule, posted after the walk (:meth:`.durable.DurableRules.derive`).
 
 *Rounds.* Every Rete rule gets a round: 0 if it reads only entered facts, else one more
 than the round of the rules deriving what it reads (or of the markers it uses). Each round
 lists the attributes its rules read (:class:`Source`: an entered or derived fact, a set
-member, an atom, a marker).
+member, an atom, a marker, an alert's enable flag).
 
 *Where the DSL cannot express it* (the exception, not the rule):
 
@@ -51,7 +54,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 try:
@@ -60,75 +63,36 @@ try:
 except Exception as _exc:  # ImportError, or the C extension's undefined symbol on 3.13+
     raise ImportError(f"durable_rules cannot load here: {type(_exc).__name__}: {_exc}") from _exc
 
-from ..expressions import UNKNOWN, BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Not, compile_expr, facts_read
+from ..expressions import BoolOp, Call, Cmp, Const, Expr, Fact, In, ListLit, Not, compile_expr, facts_read
 from ..model import Guideline, Rule
 from .base import normalise
+from .durable_case import CASES, CaseRecord, CompiledRuleset, Round, Source, alert_action, handled, marker_action, value_action
+from .durable_ir import DNF_LIMIT, IR, SIZE_LIMIT, complement, exclusive, fits, may_raise, size
+from .durable_ir import FLIP as _FLIP
+from .durable_ir import NEGATE as _NEGATE
+from .durable_ir import conj as _and
+from .durable_ir import disj as _or
+from .durable_ir import leaves as _leaves
+from .durable_ir import paths as _paths
 
 __all__ = ["DNF_LIMIT", "ROUND", "IR", "Source", "Round", "CompiledRuleset", "CaseRecord", "CASES", "compile_ruleset"]
 
-DNF_LIMIT = 16  # most durable paths one Rete rule may expand into before a marker is split off
 
 _SCALAR = ("boolean", "integer", "number", "enum", "string")
-_NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 ROUND = "gw_r"
-
-# --------------------------------------------------------------------------- the condition IR
-# A condition in "definitely true" form, before it becomes durable's DSL:
-#   True / False | ("and", [ir...]) | ("or", [ir...]) | ("cmp", attr, op, const) | ("ex", attr) | ("nex", attr)
-
-IR = Any
-
-
-def _and(parts: Sequence[IR]) -> IR:
-    out: list[IR] = []
-    for p in parts:
-        if p is False:
-            return False
-        if p is True:
-            continue
-        out.extend(p[1] if isinstance(p, tuple) and p[0] == "and" else [p])
-    return True if not out else out[0] if len(out) == 1 else ("and", out)
-
-
-def _or(parts: Sequence[IR]) -> IR:
-    out: list[IR] = []
-    for p in parts:
-        if p is True:
-            return True
-        if p is False:
-            continue
-        out.extend(p[1] if isinstance(p, tuple) and p[0] == "or" else [p])
-    return False if not out else out[0] if len(out) == 1 else ("or", out)
-
-
-def _paths(ir: IR) -> int:
-    """How many durable paths (DNF terms) the IR expands into."""
-    if isinstance(ir, tuple) and ir[0] == "and":
-        n = 1
-        for p in ir[1]:
-            n *= _paths(p)
-        return n
-    if isinstance(ir, tuple) and ir[0] == "or":
-        return sum(_paths(p) for p in ir[1])
-    return 1
-
-
-def _leaves(ir: IR) -> list[tuple[Any, ...]]:
-    if isinstance(ir, tuple) and ir[0] in ("and", "or"):
-        return [leaf for p in ir[1] for leaf in _leaves(p)]
-    return [ir] if isinstance(ir, tuple) else []
 
 
 def _dsl(ir: IR) -> Any:
     """The IR as durable DSL (``m.attr < 70 & ...``); True/False are handled by callers."""
     kind = ir[0]
-    if kind == "and" or kind == "or":
+    if kind in ("and", "or", "xor"):
         parts = [_dsl(p) for p in ir[1]]
         out = parts[0]
         for p in parts[1:]:
             out = (out & p) if kind == "and" else (out | p)
         return out
+    if kind == "ncmp":
+        return _dsl(("xor", complement(*ir[1:])))
     v = _dvalue("$m", ir[1])
     if kind == "ex":
         return +v
@@ -148,61 +112,15 @@ def _dsl(ir: IR) -> Any:
     return v >= c
 
 
-# --------------------------------------------------------------------------- compiled form
-
-
-@dataclass
-class Source:
-    """Where an attribute of a round's fact comes from."""
-
-    kind: str  # "fact" | "set" | "atom" | "marker"
-    fact: str = ""
-    member: str = ""
-    test: Callable[[Mapping[str, Any]], Any] | None = None
-    owner: int = -1  # rule index owning an atom
-    marker: int = -1
-    facts: tuple[str, ...] = ()  # facts an atom reads
-
-
 @dataclass
 class _ReteRule:
     ir: IR
     action: Callable[[Any], None]
     round: int = 0
+    owner: int = -1  # the guideline rule it belongs to (a marker: the rule it was made for)
+    marker: int = -1
 
 
-@dataclass
-class Round:
-    """What one round's posted fact carries and which rules it finishes."""
-
-    attrs: list[tuple[str, Source]] = field(default_factory=list)
-    rules: list[int] = field(default_factory=list)  # guideline rule indexes finished in this round
-    rete: int = 0  # Rete rules guarded by this round
-
-
-@dataclass
-class CompiledRuleset:
-    """A guideline's registered ruleset: its name on the host and its rounds."""
-
-    name: str
-    guideline: Guideline
-    rounds: list[Round]
-    rule_round: dict[int, int]
-
-
-@dataclass
-class CaseRecord:
-    """One case's Python-side record: what the actions derived, and what went wrong."""
-
-    env: dict[str, Any]
-    results: dict[int, tuple[Any, int | None]] = field(default_factory=dict)
-    alerts: set[int] = field(default_factory=set)
-    markers: set[int] = field(default_factory=set)
-    errors: dict[int, BaseException] = field(default_factory=dict)
-    poisoned: set[int] = field(default_factory=set)
-
-
-CASES: dict[str, CaseRecord] = {}  # durable session id -> the record its actions write into
 _NAMES = itertools.count(1)
 
 # --------------------------------------------------------------------------- the compiler
@@ -221,6 +139,8 @@ class _Compiler:
         self.marker_ids: dict[str, int] = {}
         self.fact_round: dict[str, int] = {}  # derived fact -> round in which it is derived
         self.owner = -1
+        self.marker_users: dict[int, set[int]] = {}  # marker -> the rules whose conditions use it
+        self.cuts: dict[str, set[Any]] = {}  # attribute of a number fact -> the constants compared with
 
     # -- attributes
     def _attr(self, key: Any, prefix: str, src: Source) -> str:
@@ -286,6 +206,8 @@ class _Compiler:
         attr = self.fact_attr(fact)
         if isinstance(c, bool):  # a known boolean: f != true is f == false
             return ("cmp", attr, "==", c if op == "==" else not c)
+        if isinstance(c, (int, float)):
+            self.cuts.setdefault(attr, set()).add(c)
         return ("cmp", attr, op, c)
 
     def in_(self, e: In, positive: bool) -> IR:
@@ -295,6 +217,7 @@ class _Compiler:
             values = [i.value for i in e.container.items if isinstance(i, Const)]
             if all(self._const_fits(fact, v) for v in values):
                 attr = self.fact_attr(fact)
+                self.cuts.setdefault(attr, set()).update(v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
                 if not values:
                     return False if holds else ("ex", attr)
                 if holds:
@@ -309,25 +232,53 @@ class _Compiler:
     # -- rounds and markers
     def split(self, ir: IR) -> IR:
         """Keep a rule's durable paths under DNF_LIMIT by turning disjunctions into markers."""
-        if not isinstance(ir, tuple) or ir[0] not in ("and", "or"):
+        if not isinstance(ir, tuple) or ir[0] not in ("and", "or", "xor"):
             return ir
         parts = [self.split(p) for p in ir[1]]
-        if ir[0] == "or":
-            return _or(parts)
+        if ir[0] in ("or", "xor"):
+            return (ir[0], parts) if len(parts) > 1 else parts[0]
         while _paths(("and", parts)) > DNF_LIMIT:
             i = max(range(len(parts)), key=lambda j: _paths(parts[j]))
             parts[i] = self.marker(parts[i])
         return _and(parts)
 
+    @staticmethod
+    def once(ir: IR) -> IR:
+        """The rule's condition with its disjunctions made exclusive, so that the rule fires
+        once whichever disjuncts hold — unless that needs markers (each a firing of its own)
+        that the condition as written does not: then as written (a second firing is dropped
+        by the action)."""
+        excl = exclusive(ir)
+        if excl == ir or fits(excl) or not fits(ir):
+            return excl
+        return ir
+
+    def fit(self, ir: IR) -> IR:
+        """Keep a rule's condition within durable's limit on the expressions of one rule
+        (SIZE_LIMIT, operators included) by turning its largest parts into markers."""
+        while size(ir) > SIZE_LIMIT and isinstance(ir, tuple) and ir[0] in ("and", "or", "xor"):
+            parts = list(ir[1])
+            i = max(range(len(parts)), key=lambda j: size(parts[j]))
+            if size(parts[i]) > 1:
+                parts[i] = self.marker(parts[i])
+            else:  # only single conditions: half of them become one marker
+                half = len(parts) // 2
+                parts = [self.marker((ir[0], parts[:half]))] + parts[half:]
+            ir = (ir[0], parts)
+        return ir
+
     def marker(self, ir: IR) -> IR:
         key = repr(ir)  # the same sub-condition (say "case 2 is false") is one marker
         if key in self.marker_ids:
+            self.marker_users[self.marker_ids[key]].add(self.owner)
             return ("cmp", self.keys[("marker", self.marker_ids[key])], "==", True)
         mid = self.marker_ids[key] = len(self.marker_round)
+        self.marker_users[mid] = {self.owner}
         attr = self._attr(("marker", mid), "k", Source("marker", marker=mid))
         self.marker_round[mid] = -1
 
-        rr = _ReteRule(ir, _marker_action(mid), self.round_of(ir))
+        ir = self.fit(ir)
+        rr = _ReteRule(ir, marker_action(mid), self.round_of(ir), self.owner, mid)
         self.marker_round[mid] = rr.round
         self.rete.append(rr)
         return ("cmp", attr, "==", True)
@@ -342,7 +293,7 @@ class _Compiler:
                 r = max(r, self.marker_round[src.marker] + 1)
             elif src.kind == "atom":
                 facts.extend(src.facts)
-            else:
+            elif src.kind != "enable":
                 facts.append(src.fact)
         for f in facts:
             if f in self.fact_round:
@@ -359,7 +310,10 @@ class _Compiler:
                 self._derive(idx, rule)
             else:
                 when = True if rule.when is None else self.truth(rule.when.expr, True)
-                self._add(when, _alert_action(idx))
+                if rule.if_recommended:  # matches only when the walk recommends what it is about
+                    enable = self._attr(("enable", idx), "e", Source("enable", owner=idx))
+                    when = _and([when, ("cmp", enable, "==", True)])
+                self._add(when, alert_action(idx))
             mine = self.rete[start:]
             own = [rr for rr in mine if rr.action.__name__ != "mark"]
             rnd = max([self.round_of(True, rule.inputs)] + [rr.round for rr in own])
@@ -373,24 +327,24 @@ class _Compiler:
     def _add(self, ir: IR, action: Callable[[Any], None], facts: Sequence[str] = ()) -> None:
         if ir is False:
             return
-        ir = self.split(ir)
-        self.rete.append(_ReteRule(ir, action, self.round_of(ir, facts)))
+        ir = self.fit(self.split(self.once(ir)))
+        self.rete.append(_ReteRule(ir, action, self.round_of(ir, facts), self.owner))
 
     def _derive(self, idx: int, rule: Rule) -> None:
         if rule.value is not None:
             if rule.spec is not None and rule.spec.type == "boolean":
-                self._add(self.truth(rule.value.expr, True), _value_action(idx, rule, True, None, None))
-                self._add(self.truth(rule.value.expr, False), _value_action(idx, rule, False, None, None))
+                self._add(self.truth(rule.value.expr, True), value_action(idx, rule, True, None, None))
+                self._add(self.truth(rule.value.expr, False), value_action(idx, rule, False, None, None))
             else:
-                self._add(True, _value_action(idx, rule, *_value_of(rule, rule.value.expr, rule.value.test), None), rule.value.facts)
+                self._add(True, value_action(idx, rule, *_value_of(rule, rule.value.expr, rule.value.test), None), rule.value.facts)
             return
         earlier_false: list[IR] = []
         for i, case in enumerate(rule.cases):
             cond = _and([self.truth(case.when.expr, True)] + earlier_false)
-            self._add(cond, _value_action(idx, rule, *_value_of(rule, case.value.expr, case.value.test), i), case.value.facts)
+            self._add(cond, value_action(idx, rule, *_value_of(rule, case.value.expr, case.value.test), i), case.value.facts)
             earlier_false.append(self.truth(case.when.expr, False))
         if rule.otherwise is not None:
-            self._add(_and(earlier_false), _value_action(idx, rule, *_value_of(rule, rule.otherwise.expr, rule.otherwise.test), None), rule.otherwise.facts)
+            self._add(_and(earlier_false), value_action(idx, rule, *_value_of(rule, rule.otherwise.expr, rule.otherwise.test), None), rule.otherwise.facts)
 
 
 def _value_of(rule: Rule, expr: Expr, test: Callable[[Mapping[str, Any]], Any]) -> tuple[Any, Callable[[Mapping[str, Any]], Any] | None]:
@@ -400,50 +354,6 @@ def _value_of(rule: Rule, expr: Expr, test: Callable[[Mapping[str, Any]], Any]) 
     return None, test
 
 
-# --------------------------------------------------------------------------- actions
-
-
-def _value_action(idx: int, rule: Rule, const: Any, test: Callable[[Mapping[str, Any]], Any] | None, case_ix: int | None) -> Callable[[Any], None]:
-    def derive(c: Any) -> None:
-        case = CASES.get(c.s.sid)
-        if case is None or idx in case.results:
-            return  # a second durable path of the same match
-        if test is None:
-            case.results[idx] = (const, case_ix)
-            return
-        try:
-            case.results[idx] = (normalise(rule, test(case.env)), case_ix)
-        except Exception as exc:  # reported after the case with the rule id and inputs
-            case.results[idx] = (UNKNOWN, case_ix)
-            case.errors.setdefault(idx, exc)
-
-    return derive
-
-
-def _marker_action(mid: int) -> Callable[[Any], None]:
-    # one parameter only: durable treats a two-parameter action as asynchronous
-    def mark(c: Any) -> None:
-        case = CASES.get(c.s.sid)
-        if case is not None:
-            case.markers.add(mid)
-
-    return mark
-
-
-def _alert_action(idx: int) -> Callable[[Any], None]:
-    def alert(c: Any) -> None:
-        case = CASES.get(c.s.sid)
-        if case is not None:
-            case.alerts.add(idx)
-
-    return alert
-
-
-def _handled(c: Any) -> None:
-    """The no-op action of the per-round catch-all rule (see compile_ruleset)."""
-    return None
-
-
 # --------------------------------------------------------------------------- the ruleset
 
 
@@ -451,9 +361,24 @@ def compile_ruleset(g: Guideline, host: Any) -> CompiledRuleset:
     """Compile the guideline's rules and register the ruleset on durable `host`."""
     comp = _Compiler(g)
     rete, rule_round = comp.compile()
+    alerts = {idx for idx, r in enumerate(g.rules) if r.kind == "alert"}
+    # the alert phase: alerts, and markers only alerts use, in rounds after every derive round
+    # (posted after the walk, so an alert whose if_recommended cannot hold is never matched);
+    # not when an alert's condition may raise (its error must come before the walk's)
+    conds = [g.rules[i].when for i in alerts]
+    phased = bool(alerts) and not any(c is not None and may_raise(c.expr) for c in conds)
+    late = [rr.action.__name__ == "alert" or (rr.marker >= 0 and comp.marker_users[rr.marker] <= alerts) for rr in rete]
+    shift = 0
+    if phased:
+        shift = 1 + max([rr.round for rr, lt in zip(rete, late) if not lt] + [r for i, r in rule_round.items() if i not in alerts] + [-1])
+        for rr, lt in zip(rete, late):
+            if lt:
+                rr.round += shift
+        rule_round = {i: r + shift if i in alerts else r for i, r in rule_round.items()}
     n_rounds = 1 + max([rr.round for rr in rete] + list(rule_round.values()) + [-1])
     rounds = [Round() for _ in range(n_rounds)]
     used: list[dict[str, Source]] = [{} for _ in range(n_rounds)]
+    gates: list[set[int]] = [set() for _ in range(n_rounds)]
     definition: dict[str, Any] = {}
     for j, rr in enumerate(rete):
         guard = _dvalue("$m", ROUND) == rr.round
@@ -461,17 +386,26 @@ def compile_ruleset(g: Guideline, host: Any) -> CompiledRuleset:
         rule = _when_all(expr)
         rule.func = [rr.action]
         definition[f"r{j}"] = rule.define()
-        rounds[rr.round].rete += 1
+        rnd = rounds[rr.round]
+        rnd.rete += 1
+        users = comp.marker_users[rr.marker] if rr.marker >= 0 else {rr.owner}
+        if all(u in alerts and g.rules[u].if_recommended for u in users):
+            gates[rr.round] |= users
+        else:
+            rnd.others = True
         for leaf in _leaves(rr.ir):
-            used[rr.round][leaf[1]] = comp.attrs[leaf[1]]
+            src = used[rr.round][leaf[1]] = comp.attrs[leaf[1]]
+            if src.kind == "fact" and leaf[1] in comp.cuts:
+                src.cuts = tuple(sorted(comp.cuts[leaf[1]]))
     for r in range(n_rounds):
+        rounds[r].for_alerts = frozenset(gates[r])
         if rounds[r].rete:
             # Every posted fact must be handled by some rule: durable_rules 2.0.28 corrupts its
             # heap (SIGSEGV / "free(): invalid pointer" in delete_state) when a session whose
             # only fact was never handled and partly matched an $and is deleted. A no-op rule
             # that matches every fact of the round keeps the engine off that path.
             seen = _when_all(_dvalue("$m", ROUND) == r)
-            seen.func = [_handled]
+            seen.func = [handled]
             definition[f"seen{r}"] = seen.define()
     for r, attrs in enumerate(used):
         rounds[r].attrs = sorted(attrs.items())
@@ -479,6 +413,8 @@ def compile_ruleset(g: Guideline, host: Any) -> CompiledRuleset:
         rounds[r].rules.append(idx)
     safe_id = "".join(ch if ch.isalnum() else "_" for ch in g.id)
     name = f"guidewalk_{g.sha256}_{safe_id}_{next(_NAMES)}"
+    ruleset = None
     if definition:
         host.register_rulesets({name: definition})
-    return CompiledRuleset(name, g, rounds, rule_round)
+        ruleset = host.get_ruleset(name)
+    return CompiledRuleset(name, g, rounds, rule_round, shift if phased else n_rounds, phased, ruleset)

@@ -60,6 +60,7 @@ class _Analysis:
     probed: dict[str, set[str]] = field(default_factory=dict)  # fact (base or derived) -> facts whose known() it reads
     node_probes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # decision -> base facts probed
     live: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    closure: dict[str, frozenset[str]] = field(default_factory=dict)  # node -> action/end nodes graph-reachable
 
 
 _ANALYSES: dict[tuple[int, str], _Analysis] = {}

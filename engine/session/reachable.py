@@ -8,16 +8,20 @@ base facts a decision reads (the live facts from a node on, and the facts that b
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..expressions import UNKNOWN
 from ..model import Guideline, Node
+from ..program import compiled
 from ..rules import derive_value, normalise
 from ..walk import choose
-from .analysis import _analyse, fact_points
+from .analysis import ReachabilityError, _analyse, fact_points
 
-__all__ = ["reachable_nodes", "decision_outcome"]
+__all__ = ["reachable_nodes", "search", "Reach", "decision_outcome"]
 
 
 _ABSENT: Any = object()  # the search's "this fact stays unknown" (known(f) is false)
@@ -91,12 +95,12 @@ def reachable_nodes(g: Guideline, known: Mapping[str, Any], flowchart: str | Non
     guideline reads ``known(f)``); with `free`, only those facts are open and every other
     missing fact stays unknown.
 
-    The search walks the flow with the built-in rules; when the walk stops at a decision whose
-    outcome is unknown, it branches on the first fact the walk needs, over that fact's
-    representative values (:func:`fact_points`), and continues from that decision (decisions
-    already passed keep their outcome: a known Kleene value holds for every completion).
-    Branches that end in a guideline error (a gap, two exclusive branches true, a rule that
-    fails) lead nowhere, as for a full case.
+    The search walks the flow (the guideline's compiled program, with the built-in rules),
+    once for every recommendation node not yet found; when the walk stops at a decision whose outcome is unknown, it branches on the first
+    fact the walk needs, over that fact's representative values (:func:`fact_points`), and
+    continues from that decision (decisions already passed keep their outcome: a known
+    Kleene value holds for every completion). Branches that end in a guideline error (a gap,
+    two exclusive branches true, a rule that fails) lead nowhere, as for a full case.
 
     Why this is exact:
 
@@ -125,102 +129,235 @@ def reachable_nodes(g: Guideline, known: Mapping[str, Any], flowchart: str | Non
        the search meets A'’s path.
     3. *Pruning* never loses a node: a sub-search is skipped only when the recommendations on
        the path so far and every action/end node graph-reachable from the blocking decision
-       are already found.
+       are already found, or when it repeats a state already searched for the same target
+       (same decision, same values of the facts read from there on toward the target). Values
+       are tried in an order that leads toward the target first; the order changes how soon a
+       node is found, never whether.
     """
+    return search(g, known, flowchart, free).nodes
+
+
+@dataclass
+class Reach:
+    """What :func:`search` found: the nodes (graph order) and whether the search finished
+    (False: it stopped at its deadline; `nodes` are reachable, others may be too)."""
+
+    nodes: list[str]
+    complete: bool
+    states: int = 0
+
+
+def search(g: Guideline, known: Mapping[str, Any], flowchart: str | None = None, free: Iterable[str] | None = None, *, deadline: float | None = None) -> Reach:
+    """:func:`reachable_nodes`, stopping at `deadline` (a :func:`time.perf_counter` value)
+    if it is given and passed: then the nodes found so far, marked incomplete."""
     fc = flowchart or g.entry
-    reach = _recommendation_closure(g)
-    start = g.flowcharts[fc].start
-    found: dict[str, None] = {}
     if free is not None:  # only these facts are open; every other missing fact stays unknown
         open_ = set(free)
         known = {**{f: _ABSENT for f in g.dictionary if f not in known and f not in open_}, **known}
+    s = _Search(g, deadline)
+    start = g.flowcharts[fc].start
+    complete = True
     for target in g.nodes:
-        if target in reach[start] and target not in found:
-            _search(g, known, start, target, reach, found)
+        if target in s.reach[start] and target not in s.found:
+            if not s.run(known, start, target):
+                complete = False
+                break
     order = {n: i for i, n in enumerate(g.nodes)}
-    return sorted(found, key=lambda n: order[n])
+    return Reach(sorted(s.found, key=lambda n: order[n]), complete, s.states)
 
 
-def _search(g: Guideline, known: Mapping[str, Any], start: str, target: str, reach: Mapping[str, frozenset[str]], found: dict[str, None]) -> None:
-    """Depth-first search for one complete walk through `target`; every complete walk met on
-    the way adds its recommendations to `found`."""
-    a = _analyse(g)
-    live = _live_facts(g)
-    bases = _base_map(g)
-    toward: dict[str, tuple[str, ...]] = {}
+class _Search:
+    """The search for one known state; :meth:`run` looks for a complete walk through one target."""
 
-    def live_toward(nid: str) -> tuple[str, ...]:
-        """Base facts read by decisions from `nid` on that can still lead to `target`."""
-        if nid not in toward:
-            acc: set[str] = set()
+    def __init__(self, g: Guideline, deadline: float | None):
+        self.g = g
+        self.a = _analyse(g)
+        self.flow = compiled(g)
+        self.live = _live_facts(g)
+        self.bases = _base_map(g)
+        self.reach = _closure(g)
+        self.deadline = deadline
+        self.found: dict[str, None] = {}
+        self.states = 0
+        self.memo: dict[Any, bool] = {}
+
+    def walk(self, cur: str | None, values: Mapping[str, Any], recs: list[str]) -> tuple[Node | None, dict[str, Any], Any]:
+        """Walk from node `cur` with `values` (appending recommendations to `recs`): the
+        decision it stops at (None: complete), the environment, and the derived-fact record;
+        raises _Dead when no walk passes (a guideline error for these values)."""
+        g, flow, probes = self.g, self.flow, self.a.node_probes
+        env = {k: v for k, v in values.items() if v is not _ABSENT}
+        dn: dict[str, Any] = {}
+        while cur is not None:
+            node = g.nodes[cur]
+            if node.kind != "decision":
+                recs.append(cur)
+                cur = node.next if node.kind == "action" else None
+                continue
+            if any(f not in values for f in probes.get(cur, ())):
+                return node, env, dn
+            try:
+                t = flow.decide[flow.dindex[cur]](env, dn)
+            except Exception:  # a rule or condition that fails for these values
+                raise _Dead() from None
+            if t == -1:
+                return node, env, dn
+            if t < 0:  # two exclusive branches hold, or a gap
+                raise _Dead()
+            cur = flow.transitions[t].to
+        return None, env, dn
+
+    def run(self, known: Mapping[str, Any], start: str, target: str) -> bool:
+        """Depth first, for one complete walk through `target`; every complete walk met on the
+        way adds its recommendations to `found`. False when the deadline passed."""
+        g, reach, found = self.g, self.reach, self.found
+        live, a = self.live, self.a
+        toward: dict[str, tuple[str, ...]] = {}
+
+        def live_toward(nid: str) -> tuple[str, ...]:
+            """Base facts read by decisions from `nid` on that can still lead to `target`."""
+            if nid not in toward:
+                acc: set[str] = set()
+                node = g.nodes[nid]
+                if target in reach[nid]:
+                    for b in node.branches:
+                        for f in b.when.facts:
+                            acc.update(self.bases.get(f, (f,)))
+                    for t in node.targets():
+                        if t in g.nodes:
+                            acc.update(live_toward(t))
+                toward[nid] = tuple(sorted(acc))
+            return toward[nid]
+
+        seen: set[Any] = set()
+        # a state: the node to continue at, the typed values (_ABSENT: stays unknown), the
+        # recommendations passed so far
+        stack: list[tuple[str | None, dict[str, Any], tuple[str, ...]]] = [(start, dict(known), ())]
+        while stack and target not in found:
+            self.states += 1
+            if self.deadline is not None and not self.states & 63 and time.perf_counter() > self.deadline:
+                return False
+            cur, values, recs = stack.pop()
+            recs_l = list(recs)
+            try:
+                blocked, env, dn = self.walk(cur, values, recs_l)
+            except _Dead:
+                continue
+            if blocked is None:
+                found.update(dict.fromkeys(recs_l))
+                continue
+            passed = target in recs_l
+            if not passed and target not in reach[blocked.id]:
+                continue
+            if all(n in found for n in recs_l) and reach[blocked.id] <= found.keys():
+                continue  # nothing this sub-search could add
+            if not passed:
+                if not self.reachable_from(blocked.id, values, target, live_toward):
+                    continue  # every way to the target is ruled out already
+            relevant = live[blocked.id] if passed else live_toward(blocked.id)
+            key = (blocked.id, passed, tuple((f, _hashable(values[f])) for f in relevant if f in values))
+            if key in seen:
+                continue
+            seen.add(key)
+            probe = next((f for f in a.node_probes.get(blocked.id, ()) if f not in values), None)
+            if probe is not None:
+                fact, choices = probe, [_ABSENT] + fact_points(g, probe)
+            else:  # (the decision's compiled function derived the facts its branches read)
+                needs = [f for f in _needs(blocked, env, self.bases) if f not in values]
+                if not needs:
+                    continue  # only facts that stay unknown would decide it: the walk stops here
+                fact, choices = needs[0], fact_points(g, needs[0])
+            if not passed:
+                choices = self._toward(blocked, values, fact, choices, target, live_toward)
+            for v in reversed(choices):
+                stack.append((blocked.id, {**values, fact: v}, tuple(recs_l)))
+        return True
+
+    def can_reach(self, start: str, values: Mapping[str, Any], target: str) -> bool:
+        """Whether `target` is reachable from node `start` over the edges that are not ruled out
+        by `values`: a branch whose condition is false, or one that a true branch before it
+        (first match) or beside it (exclusive) excludes, is ruled out for every completion of
+        `values` (a known Kleene value holds for all of them). A decision that reads ``known(f)``
+        of a fact f not decided yet is judged for each way f can be completed (its
+        representative values, or staying unknown): what one of them allows is allowed."""
+        g, reach, probes, rules = self.g, self.reach, self.a.node_probes, self.a.derive_rules
+        env = _LazyEnv(values, rules)
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            nid = todo.pop()
+            if nid == target:
+                return True
+            if nid in seen or target not in reach[nid]:
+                continue
+            seen.add(nid)
             node = g.nodes[nid]
-            if target in reach[nid]:
-                for b in node.branches:
-                    for f in b.when.facts:
-                        acc.update(bases.get(f, (f,)))
-                for t in node.targets():
-                    if t in g.nodes:
-                        acc.update(live_toward(t))
-            toward[nid] = tuple(sorted(acc))
-        return toward[nid]
-
-    seen: set[Any] = set()
-    # a state: the node to continue at, the typed values (_ABSENT: stays unknown), the
-    # recommendations passed so far
-    stack: list[tuple[str | None, dict[str, Any], tuple[str, ...]]] = [(start, dict(known), ())]
-    while stack and target not in found:
-        cur, values, recs = stack.pop()
-        env = _LazyEnv(values, a.derive_rules)
-        recs_l = list(recs)
-        blocked: Node | None = None
-        probe: str | None = None
-        try:
-            while cur is not None:
-                node = g.nodes[cur]
-                if node.kind != "decision":
-                    recs_l.append(cur)
-                    cur = node.next if node.kind == "action" else None
+            if node.kind != "decision":
+                if node.next:
+                    todo.append(node.next)
+                continue
+            open_probes = [f for f in probes.get(nid, ()) if f not in values]
+            envs: list[Any] = [env]
+            if open_probes:
+                try:
+                    grids = [[_ABSENT] + fact_points(g, f) for f in open_probes]
+                except ReachabilityError:
+                    grids = []
+                combos = list(itertools.islice(itertools.product(*grids), _PROBE_COMBOS + 1)) if grids else []
+                if not combos or len(combos) > _PROBE_COMBOS:
+                    todo += node.targets()  # too many ways to complete them: nothing ruled out
                     continue
-                open_probes = [f for f in a.node_probes.get(node.id, ()) if f not in values]
-                if open_probes:
-                    blocked, probe = node, open_probes[0]
-                    break
-                out = decision_outcome(node, env)
-                if out == "!":
-                    raise _Dead()
-                if out == "?":
-                    blocked = node
-                    break
-                cur = out
-        except _Dead:
-            continue
-        except Exception:  # a rule that fails for these values: no walk passes here
-            continue
-        if blocked is None:
-            for n in recs_l:
-                found.setdefault(n, None)
-            continue
-        passed = target in recs_l
-        if not passed and target not in reach[blocked.id]:
-            continue
-        relevant = live[blocked.id] if passed else live_toward(blocked.id)
-        key = (blocked.id, passed, tuple((f, _hashable(values[f])) for f in relevant if f in values))
-        if key in seen:
-            continue
-        seen.add(key)
-        if probe is not None:
-            fact, choices = probe, [_ABSENT] + fact_points(g, probe)
-        else:
-            needs = [f for f in _needs(blocked, env, bases) if f not in values]
-            if not needs:
-                continue  # only facts that stay unknown would decide it: the walk stops here
-            fact, choices = needs[0], fact_points(g, needs[0])
-        for v in reversed(choices):
-            stack.append((blocked.id, {**values, fact: v}, tuple(recs_l)))
+                envs = [_LazyEnv({**values, **dict(zip(open_probes, combo))}, rules) for combo in combos]
+            for e in envs:
+                try:
+                    vals = [b.when.test(e) for b in node.branches]
+                except Exception:  # may not raise for some completion (a short-circuit): open
+                    vals = [UNKNOWN] * len(node.branches)
+                trues = [i for i, v in enumerate(vals) if v is True]
+                for i, (b, v) in enumerate(zip(node.branches, vals)):
+                    if v is False:
+                        continue
+                    if node.exclusive and any(j != i for j in trues):
+                        continue
+                    if not node.exclusive and any(j < i for j in trues):
+                        continue
+                    todo.append(b.to)
+                if node.otherwise and not trues:
+                    todo.append(node.otherwise)
+        return False
+
+    def reachable_from(self, nid: str, values: Mapping[str, Any], target: str, live_toward: Any) -> bool:
+        """:meth:`can_reach` for the values of a search state, remembered per target and per
+        values of the facts read on the way to it."""
+        key = (target, nid, tuple(_hashable(values.get(f, _OPEN)) for f in live_toward(nid)))
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = self.can_reach(nid, values, target)
+        return hit
+
+    def _toward(self, node: Node, values: Mapping[str, Any], fact: str, choices: list[Any], target: str, live_toward: Any) -> list[Any]:
+        """`choices` with those first whose value sends decision `node` toward `target` (then
+        those that leave it undecided, then the rest): an order, never a filter."""
+        ranked = []
+        for i, v in enumerate(choices):
+            ranked.append((0 if self.reachable_from(node.id, {**values, fact: v}, target, live_toward) else 1, i, v))
+        ranked.sort(key=lambda x: (x[0], x[1]))
+        return [v for _, _, v in ranked]
 
 
 class _Dead(Exception):
     pass
+
+
+_OPEN: Any = object()  # a fact not decided yet (in memo keys)
+_PROBE_COMBOS = 256  # ways to complete the open facts a decision reads through known() that are tried
+
+
+def _closure(g: Guideline) -> dict[str, frozenset[str]]:
+    a = _analyse(g)
+    if not a.closure:
+        a.closure = _recommendation_closure(g)
+    return a.closure
 
 
 def _hashable(v: Any) -> Any:

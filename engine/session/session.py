@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy as _copy
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,19 +32,24 @@ from ..errors import GuidewalkError, RunError, suggest
 from ..expressions import UNKNOWN, Call, Expr, Fact, Word, iter_nodes, readable
 from ..facts import BadValue, check_facts, coerce, to_json_value
 from ..model import Guideline, Node
+from ..program import compiled
 from ..rules import RulesBackend
 from ..trace import Result
 from .analysis import ReachabilityError, _analyse, fact_points
-from .reachable import _hashable, _LazyEnv, decision_outcome, reachable_nodes
+from .reachable import Reach, _hashable, _LazyEnv, reachable_nodes, search
 
-__all__ = ["Session", "Pending", "AnswerError", "DECISIVE_BUDGET"]
+__all__ = ["Session", "Pending", "AnswerError", "DECISIVE_BUDGET", "REACH_SECONDS", "first_page"]
 
 #: How many completions of the other blocking facts `pending()` tries per fact before it
 #: keeps the fact without proof that it matters (keeping is the safe side: it may be asked).
 DECISIVE_BUDGET = 5_000
 
 
-_REACH_CACHE: dict[Any, list[str]] = {}  # shared by all sessions: the result is a pure function
+#: How long (wall clock) :meth:`Session.reachable` searches after answers before it returns
+#: what it found, marked partial (a stepper page stays responsive under load).
+REACH_SECONDS = 0.4
+
+_REACH_CACHE: dict[Any, Reach] = {}  # shared by all sessions: the result is a pure function
 _REACH_LOCK = threading.Lock()
 
 
@@ -307,12 +313,20 @@ class Session:
         the walk can go on at all) for some values of the other blocking facts, each of which
         may itself stay unknown. Exhaustive over representative values (exact for the same
         reason as :func:`reachable_nodes`); past DECISIVE_BUDGET completions the fact is kept."""
-        return self._can_change(fact, needs, lambda env: decision_outcome(node, env), DECISIVE_BUDGET)
+        flow = compiled(self.guideline)
+        decide, transitions = flow.decide[flow.dindex[node.id]], flow.transitions
 
-    def _can_change(self, fact: str, cands: list[str], outcome: Callable[[Any], Any], budget: int) -> bool:
+        def outcome(env: Any) -> str:  # decision_outcome, by the decision's compiled function
+            t = decide(dict(env), {})
+            return transitions[t].to if t >= 0 else "?" if t == -1 else "!"
+
+        return self._can_change(fact, needs, outcome, DECISIVE_BUDGET, lazy=False)
+
+    def _can_change(self, fact: str, cands: list[str], outcome: Callable[[Any], Any], budget: int, *, lazy: bool = True) -> bool:
         """Whether some value of `fact` (or leaving it unknown) changes `outcome` for some
         completion of the other candidate facts; after `budget` completions the answer is
-        "yes" (cannot prove it irrelevant: keep the question)."""
+        "yes" (cannot prove it irrelevant: keep the question). `outcome` reads the facts as a
+        mapping whose derived facts are computed when read (`lazy`), or as the plain facts."""
         g = self.guideline
         known = self._typed()
         others = [n for n in cands if n != fact]
@@ -327,7 +341,7 @@ class Session:
             seen: set[Any] = set()
             for v in mine:
                 env = env0 if v is UNKNOWN else {**env0, fact: v}
-                seen.add(outcome(_LazyEnv(env, rules)))
+                seen.add(outcome(_LazyEnv(env, rules) if lazy else env))
                 if len(seen) > 1:
                     return True
             tried += 1
@@ -360,21 +374,51 @@ class Session:
 
     def reachable(self) -> list[str]:
         """The action/end nodes still reachable given the facts known so far (exact; see
-        :func:`reachable_nodes`). Facts answered 'unknown' range over their whole domain."""
+        :func:`reachable_nodes`). Facts answered 'unknown' range over their whole domain.
+
+        Before any answer the list is the flowchart's first page, computed once per guideline
+        version and kept (in memory and in the cache folder); after answers the search stops
+        at :data:`REACH_SECONDS`, and :meth:`reachable_complete` then says the list may be
+        partial (every node listed is reachable; others may be too)."""
+        return list(self._reach().nodes)
+
+    def reachable_complete(self) -> bool:
+        """Whether :meth:`reachable` is the whole list (False: the search hit its time limit)."""
+        return self._reach().complete
+
+    def _reach(self) -> Reach:
         if "reachable" not in self._cache:
             typed = self._typed()
             key = (id(self.guideline), self.guideline.sha256, self.flowchart, tuple(sorted((k, repr(_hashable(v))) for k, v in typed.items())))
             with _REACH_LOCK:
                 hit = _REACH_CACHE.get(key)
             if hit is None:
-                hit = reachable_nodes(self.guideline, typed, self.flowchart)
-                with _REACH_LOCK:
-                    _REACH_CACHE[key] = hit
-                    while len(_REACH_CACHE) > 4096:
-                        _REACH_CACHE.pop(next(iter(_REACH_CACHE)))
+                if typed:
+                    hit = search(self.guideline, typed, self.flowchart, deadline=time.perf_counter() + REACH_SECONDS)
+                else:
+                    hit = Reach(first_page(self.guideline, self.flowchart), True)
+                if hit.complete:
+                    with _REACH_LOCK:
+                        _REACH_CACHE[key] = hit
+                        while len(_REACH_CACHE) > 4096:
+                            _REACH_CACHE.pop(next(iter(_REACH_CACHE)))
             self._cache["reachable"] = hit
-        out: list[str] = self._cache["reachable"]
-        return list(out)
+        out: Reach = self._cache["reachable"]
+        return out
+
+
+def first_page(g: Guideline, flowchart: str) -> list[str]:
+    """The nodes reachable before any answer (exact): computed once per guideline version,
+    kept in the cache folder (:mod:`engine.cache`)."""
+    from .. import cache
+
+    entry = cache.key("reachable", g.sha256, flowchart, g.overlays)
+    hit = cache.get(entry)
+    if isinstance(hit, tuple) and all(isinstance(n, str) and n in g.nodes for n in hit):
+        return list(hit)
+    nodes = reachable_nodes(g, {}, flowchart)
+    cache.put(entry, tuple(nodes))
+    return nodes
 
 
 def _probe_facts(expr: Expr) -> list[str]:

@@ -14,7 +14,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,10 +25,10 @@ __all__ = ["main", "build_parser"]
 EXTRAS = {"z3": "lint", "pyarrow": "audit", "numpy": "audit", "dask": "audit", "distributed": "audit"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from .parser import build_parser as _build
 
-    return _build()
+    return _build(only)
 
 
 def _version_line() -> str:
@@ -54,7 +53,9 @@ def _handler(spec: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    from .parser import command_in
+
+    parser = build_parser(command_in(argv))  # only the command asked for: argparse is slow to build
     args = parser.parse_args(argv)
     set_color(args.color)
     try:
@@ -110,6 +111,8 @@ def _fail(exc: BaseException, args: argparse.Namespace) -> int:
         json_out=json_out,
     )
     if os.environ.get("GUIDEWALK_DEBUG"):
+        import traceback
+
         traceback.print_exc()
     else:
         err("(set GUIDEWALK_DEBUG=1 to see the traceback)")

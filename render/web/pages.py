@@ -207,7 +207,12 @@ def case_page(
     side: list[str] = []
     try:
         reach = s.reachable()
-        side.append('<h2>Still reachable</h2><ul id="reachable">')
+        side.append("<h2>Still reachable</h2>")
+        if not s.reachable_complete():
+            side.append(
+                '<p class="muted" id="reachable-partial">Partial list: the search stopped at its time limit. These are reachable; others may be too.</p>'
+            )
+        side.append('<ul id="reachable">')
         for nid in reach:
             n = g.nodes[nid]
             side.append(f"<li><code>{e(nid)}</code> {e(n.text or ', '.join(n.actions))}</li>")
