@@ -2,7 +2,8 @@
 
 JSON shape (DESIGN.md): guideline, engine, status, recommendations, needs, errors, derived,
 alerts, path, trace; plus `derivations` (every derived fact with its rule and inputs),
-`facts` (as entered), `unknown` (facts answered "unknown"), `unused_facts`. Output is
+`facts` (as entered), `unknown` (facts answered "unknown"), `unused_facts`; and, only when
+the case carries one, `clinician_decision` with its `concordance` (engine.decision). Output is
 deterministic: the same input gives byte-identical JSON.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import AlertJSON, BranchJSON, DerivationJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
+from .decision import ClinicianDecision
 from .facts import FactError, to_json_value
 from .model import Source
 
@@ -138,6 +140,8 @@ class Result:
     facts: dict[str, Any] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     unused_facts: list[str] = field(default_factory=list)
+    decision: ClinicianDecision | None = None  # the case's clinician_decision (engine.decision)
+    concordance: str | None = None
 
     @property
     def actions(self) -> list[str]:
@@ -163,6 +167,9 @@ class Result:
         out["facts"] = self.facts
         out["unknown"] = list(self.unknown)
         out["unused_facts"] = list(self.unused_facts)
+        if self.decision is not None:  # only then: results without a decision keep their bytes
+            out["clinician_decision"] = self.decision.to_json()
+            out["concordance"] = self.concordance
         return out
 
 

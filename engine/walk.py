@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .contract import DerivationJSON, EngineRef, GuidelineRef
+from .decision import with_decision
 from .errors import RunError
 from .expressions import UNKNOWN, relevant_unknowns
 from .facts import CaseFacts, Facts, check_facts, to_json_value
@@ -32,7 +33,9 @@ def _head(g: Guideline, rules: RulesBackend) -> tuple[GuidelineRef, EngineRef]:
 
 
 def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | None = None, rules: RulesBackend | None = None) -> Result:
-    """Check the facts, run the rules, walk the flow. The one entry point for a case."""
+    """Check the facts, run the rules, walk the flow. The one entry point for a case. A case's
+    clinician_decision (engine.decision) comes back on the result with its concordance."""
+    case = CaseFacts.of(case)
     rules = rules or _backend()
     facts = check_facts(case, g.dictionary, g.derived)
     gl, eng = _head(g, rules)
@@ -40,9 +43,9 @@ def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | N
     if fc not in g.flowcharts:
         raise RunError(f"no flowchart '{fc}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
     if facts.errors:
-        return Result(guideline=gl, engine=eng, status="invalid_facts", flowchart=fc, errors=facts.errors, facts=facts.entered)
+        return with_decision(Result(guideline=gl, engine=eng, status="invalid_facts", flowchart=fc, errors=facts.errors, facts=facts.entered), case, g.actions)
     outcome = rules.run(g, facts.values)
-    return walk(g, facts, outcome, flowchart=fc, head=(gl, eng))
+    return with_decision(walk(g, facts, outcome, flowchart=fc, head=(gl, eng)), case, g.actions)
 
 
 def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, head: tuple[GuidelineRef, EngineRef]) -> Result:
