@@ -22,6 +22,7 @@ def audit(
     cohort: str,
     *,
     actual: str | None = None,
+    reason: str | None = None,
     mapping: str | None = None,
     flowchart: str | None = None,
     out: IO[bytes] | None = None,
@@ -36,7 +37,8 @@ def audit(
     progress: IO[str] | None = None,
 ) -> dict[str, Any]:
     """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`; return
-    the summary."""
+    the summary. `reason`: the column with the reason recorded for a deviation (counted per
+    decision, :mod:`.concordance`)."""
     from ..load import load_guideline, resolve
     from .chunk import context
     from .columns import read_mapping, resolve_columns
@@ -45,6 +47,10 @@ def audit(
     from .run import run_local
     from .summary import Totals, summarize
 
+    if reason is not None and actual is None:
+        from ..errors import GuidewalkError
+
+        raise GuidewalkError("--reason needs --actual: a reason explains a deviation of the actual treatment")
     g = load_guideline(guideline, overlays=overlays)
     fc = flowchart or g.entry
     if fc not in g.flowcharts:
@@ -61,6 +67,7 @@ def audit(
         mapping=read_mapping(mapping) if mapping else (),
         actual=actual,
         id_column=id_column,
+        reason=reason,
         engine=engine,
         rules=rules,
     )

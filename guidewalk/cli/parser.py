@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("guideline", help="guideline id or path")
     s.add_argument("cohort", help="cohort file: .csv, .jsonl or .parquet; columns are fact names (see --mapping)")
     s.add_argument("--actual", metavar="COLUMN", help="column with the action code(s) actually done, for concordance")
+    s.add_argument(
+        "--reason", metavar="COLUMN", help="with --actual: column with the reason recorded for a deviation (deviations with and without a reason, per decision)"
+    )
     s.add_argument("--mapping", metavar="MAP.yaml", help="rename columns and recode values: `column: fact` or `column: {fact: name, values: {code: value}}`")
     s.add_argument("--flowchart", help="flowchart to walk (default: the guideline's entry flowchart)")
     s.add_argument("-o", "--output", metavar="OUT.jsonl", help="per-patient results as JSON Lines (default: stdout)")
