@@ -209,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", help="guideline files or folders (default: all shipped guidelines and scores)")
     _formats(s, "text", "json")
 
+    s = _command(sub, "test", "author:cmd_test", "run golden cases (facts in, expected outcome out): one line per case, a diff for each failure")
+    s.add_argument("paths", nargs="*", metavar="PATH", help="golden case files or folders (default: tests/cases, when it exists)")
+    s.add_argument("--guideline", metavar="ID_OR_PATH", help="the guideline of cases that do not name one and whose folder is not a guideline id")
+    s.add_argument("--rules", choices=_BACKENDS, default=None, help="rules backend (default: durable_rules where it loads)")
+    s.add_argument("--quiet", "-q", action="store_true", help="print only failures and the count")
+    _formats(s, "text", "json")
+
     s = _command(sub, "lint", "author:cmd_lint", "prove every decision covers every patient exactly once (gaps, overlaps, unreachable nodes, ...)")
     s.add_argument("guidelines", nargs="*", metavar="GUIDELINE", help="ids, files or folders (default: every shipped guideline)")
     _formats(s, "text", "json")
