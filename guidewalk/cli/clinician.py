@@ -20,8 +20,10 @@ def cmd_step(args: argparse.Namespace) -> int:
 
     g = load_guideline(args.guideline)
     raw: dict[str, Any] = {}
+    decision = None
     if args.facts:
-        raw = dict(read_case(args.facts).values)
+        case = read_case(args.facts, g.actions)
+        raw, decision = dict(case.values), case.decision_for(g.actions)
     try:
         session = Session(g, raw, flowchart=args.flowchart)
     except ValueError as exc:
@@ -42,9 +44,9 @@ def cmd_step(args: argparse.Namespace) -> int:
         return None if line == "" else line.rstrip("\n")
 
     try:
-        return run_stepper(session, read, sys.stdout, save, args.guideline)
+        return run_stepper(session, read, sys.stdout, save, args.guideline, decision=decision, decide=True)
     except KeyboardInterrupt:
-        save_case(save, session.facts)
+        save_case(save, session.facts, decision)
         sys.stdout.write(f"\nInterrupted: the case so far is saved to {save}.\nResume with: guidewalk step {args.guideline} --facts {save}\n")
         return 130
 
