@@ -9,11 +9,21 @@ recommendation; a decision that the answers settle, or with only one such branch
 passed. Decisions are named by their question or title, branches by their readable condition
 (or label), recommendations by their text. The outline stops after a few levels and a few
 dozen lines; what lies beyond is listed as "one of …". Presentation only: both steppers read it.
+
+The exact search can take long on a large guideline early in a case. With a time budget
+(``build_outlook(session, wait=seconds)``, as the web page asks) it runs in the background and,
+when not done in time, the outline is drawn from the graph and the answers alone (Kleene
+logic on each branch: every way that the answers so far do not rule out), marked as not yet
+narrowed; the search goes on and its result is cached for the next page.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +75,8 @@ class Choice:
 class Outlook:
     steps: list[Rec | Choice | Rest]
     reachable: list[Rec]
-    exact: bool = True  # False: the exact search was not possible; every graph-reachable node is shown
+    exact: bool = True  # False: not narrowed by the exact search (not possible, or not done yet)
+    pending: bool = False  # the exact search is still running (a later page shows its result)
 
 
 def _rec(g: Guideline, nid: str) -> Rec:
@@ -170,20 +181,78 @@ class _Builder:
         return steps
 
 
-def build_outlook(session: Any) -> Outlook | None:
+MAX_SEARCHES = 2  # exact searches running in the background at once
+_SEARCHES = ThreadPoolExecutor(max_workers=MAX_SEARCHES, thread_name_prefix="guidewalk-reachable")
+_RUNNING: dict[tuple[Any, ...], Future[list[str]]] = {}
+_GROUPS: dict[Any, tuple[Any, ...]] = {}  # a case -> the search running for it
+_RESULTS: OrderedDict[tuple[Any, ...], list[str] | None] = OrderedDict()  # None: not possible for the guideline
+_LOCK = threading.Lock()
+
+
+def _finished(key: tuple[Any, ...], group: Any, fut: Future[list[str]]) -> None:
+    with _LOCK:
+        _RUNNING.pop(key, None)
+        if group is not None and _GROUPS.get(group) == key:
+            del _GROUPS[group]
+        if not fut.cancelled():
+            exc = fut.exception()
+            if exc is None or isinstance(exc, ValueError):
+                _RESULTS[key] = None if exc is not None else fut.result()
+                while len(_RESULTS) > 2048:
+                    _RESULTS.popitem(last=False)
+
+
+def _reachable(session: Any, wait: float | None, group: Any) -> tuple[list[str] | None, bool]:
+    """(Session.reachable(), False); or (None, True) when it is not known within `wait`
+    seconds (it goes on in the background, one search per `group` and MAX_SEARCHES in all);
+    or (None, False) when the exact search is not possible for this guideline."""
+    if wait is None:
+        try:
+            return session.reachable(), False
+        except ValueError:
+            return None, False
+    g = session.guideline
+    key = (id(g), g.sha256, session.flowchart, repr(sorted(session.facts.items())))
+    with _LOCK:
+        if key in _RESULTS:
+            _RESULTS.move_to_end(key)
+            hit = _RESULTS[key]
+            return (list(hit) if hit is not None else None), False
+        fut = _RUNNING.get(key)
+        started = fut is None
+        if fut is None:
+            if (group is not None and _GROUPS.get(group) in _RUNNING) or len(_RUNNING) >= MAX_SEARCHES:
+                return None, True  # busy with an earlier question: drawn from the graph for now
+            fut = _RUNNING[key] = _SEARCHES.submit(session.copy().reachable)  # a copy: the session stays the caller's
+            if group is not None:
+                _GROUPS[group] = key
+    if started:  # outside the lock: a search already done calls back at once, in this thread
+
+        def done(f: Future[list[str]], key: tuple[Any, ...] = key) -> None:
+            _finished(key, group, f)
+
+        fut.add_done_callback(done)
+    try:
+        return fut.result(timeout=wait), False
+    except FutureTimeout:
+        return None, True
+    except ValueError:
+        return None, False
+
+
+def build_outlook(session: Any, wait: float | None = None, group: Any = None) -> Outlook | None:
     """The outline for a session (:class:`guidewalk.engine.session.Session`): None when
-    nothing is open (the walk is complete and asks nothing more, or the facts are invalid)."""
+    nothing is open (the walk is complete and asks nothing more, or the facts are invalid).
+    `wait`: at most this many seconds for the exact search (None: as long as it takes);
+    `group`: the case it is for (one background search per case)."""
     g: Guideline = session.guideline
     res = session.result()
     pending = session.pending()
     if res.status == "invalid_facts" or (res.status == "complete" and not pending):
         return None
-    exact = True
-    try:
-        reachable = session.reachable()
-    except ValueError:  # the exact search is not possible for this guideline: the graph's view
-        exact = False
-        reachable = [n for n, node in g.nodes.items() if node.kind in ("action", "end")]
+    found, running = _reachable(session, wait, group)
+    exact = found is not None
+    reachable = found if found is not None else [n for n, node in g.nodes.items() if node.kind in ("action", "end")]
     env: dict[str, Any] = {}
     for k, v in session.facts.items():
         if v is not None and k in g.dictionary:
@@ -198,9 +267,11 @@ def build_outlook(session: Any) -> Outlook | None:
         start = res.path[-1]
     b = _Builder(g, env, set(session.facts), reachable)
     steps = b.explore(start, 0) if start is not None else []
+    if not exact and start is not None:  # not narrowed: what the graph reaches from where the walk is
+        reachable = [n for n in reachable if n in b.closure[start]]
     if not steps:
         steps = [Rest([_rec(g, n) for n in reachable])] if reachable else []
-    return Outlook(steps, [_rec(g, n) for n in reachable], exact)
+    return Outlook(steps, [_rec(g, n) for n in reachable], exact, running)
 
 
 # --------------------------------------------------------------------------- as HTML and as text
@@ -233,7 +304,12 @@ def _steps_html(steps: list[Rec | Choice | Rest]) -> str:
 
 def outlook_html(o: Outlook) -> str:
     """The outline as nested lists (every text escaped)."""
-    note = "" if o.exact else '<p class="muted">(Not narrowed by the answers: the exact search is not possible for this guideline.)</p>'
+    if o.exact:
+        note = ""
+    elif o.pending:
+        note = '<p class="muted" id="outlook-pending">(Drawn from the flowchart and the answers; the exact narrowing by the answers takes longer for this guideline and is still being worked out.)</p>'
+    else:
+        note = '<p class="muted">(Drawn from the flowchart and the answers: the exact search is not possible for this guideline.)</p>'
     return f'<ul class="outlook">{_steps_html(o.steps)}</ul>{note}'
 
 
