@@ -52,14 +52,34 @@ def cmd_step(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from guidewalk.render.web import make_server
+    from guidewalk.render.web import MAX_CASES, MAX_CASES_PER_OWNER, default_db_path, make_server
+    from guidewalk.render.web.store import StoreError
 
-    server, app = make_server(args.host, args.port, args.guideline)
+    db = args.db or str(default_db_path())
+    try:
+        server, app = make_server(
+            args.host,
+            args.port,
+            args.guideline,
+            db=db,
+            allow_hosts=args.allow_host,
+            max_cases=args.max_cases or MAX_CASES,
+            max_cases_per_owner=args.max_cases_per_browser or MAX_CASES_PER_OWNER,
+        )
+    except StoreError as exc:
+        raise GuidewalkError(str(exc)) from exc
     host, port = str(server.server_address[0]), int(server.server_address[1])
     sys.stdout.write(f"guidewalk serve: http://{host}:{port}/  ({len(app.refs)} guideline(s); Ctrl-C stops)\n")
+    sys.stdout.write(f"cases are kept in {app.db_path}\n")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.stdout.write("warning: bound to a non-loopback address; anyone who can reach it can use it (no authentication)\n")
     sys.stdout.flush()
+    import signal
+
+    def _stop(signum: int, frame: Any) -> None:  # SIGTERM: stop as Ctrl-C does (every answer is already committed)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -102,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8080)
     s.add_argument("--guideline", action="append", metavar="ID_OR_PATH", help="offer this guideline (repeatable; default: every shipped guideline)")
+    s.add_argument("--db", metavar="FILE", help="SQLite file that keeps the cases and their history (default: in the user's data directory)")
+    s.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; loopback names and the --host address always are)",
+    )
+    s.add_argument("--max-cases", type=int, default=None, metavar="N", help="cases the server keeps at most (default 20,000); new ones are refused past it")
+    s.add_argument("--max-cases-per-browser", type=int, default=None, metavar="N", help="cases one browser may keep (default 200)")
 
     # -- the EHR
     s = _command(sub, "fhir-facts", "ehr:cmd_fhir_facts", "the facts a FHIR R4 Bundle gives a guideline, with their sources, and what could not be mapped")
