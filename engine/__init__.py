@@ -22,7 +22,8 @@ The core, one module a step:
 * :mod:`.unknown` — UNKNOWN, the value nobody knows (Kleene logic)
 * :mod:`.rules` — derived facts and alerts: a built-in and a durable_rules backend
 * :mod:`.walk` — the walk (the one decision semantics, ``choose``); :mod:`.trace` — the Result
-* :mod:`.scores` — one score module as a calculator; :mod:`.resources` — shipped data
+* :mod:`.scores` — one score module as a calculator; :mod:`.score_inputs` — which of its inputs
+  apply to one patient; :mod:`.resources` — shipped data
 * :mod:`.decision` — the team's decision next to the advice (concordance), one record
 * :mod:`.golden` — golden cases run and compared (`guidewalk test`, the test suite)
 

@@ -4,7 +4,8 @@
 the loader's): cycles and unreachable nodes (a plain depth-first search, so a one-case run
 does not pay networkx's import), and decisions without `otherwise` whose branches visibly
 leave a gap on a single fact. `networkx_checks` is the deeper report `guidewalk validate`
-adds (every simple cycle, dead ends). The exact proof over all facts and derived scores is
+adds (every simple cycle, dead ends); `readability_checks` warns where a reader would see code
+(a long condition without a `label`) or a card would cut a text (no `summary`). The exact proof over all facts and derived scores is
 `guidewalk lint`'s job.
 """
 
@@ -103,6 +104,38 @@ def networkx_checks(nodes: Mapping[str, Node], flowcharts: Mapping[str, Flowchar
     for n in nodes.values():
         if n.id not in can_end:
             yield Problem(n.location, f"no end can be reached from node '{n.id}' (dead end)")
+
+
+#: a branch condition longer than this (as readable text) should carry a `label` in words
+LABEL_AFTER = 40
+
+
+def readability_checks(g: Any) -> Iterator[Problem]:
+    """Warnings: a branch whose condition reads as code and has no label; an action, end or
+    alert whose text is too long for a card and has no summary."""
+    from .format import SUMMARY_LIMIT
+
+    for node in g.nodes.values():
+        for i, b in enumerate(node.branches):
+            if not b.label and len(b.when.readable) > LABEL_AFTER:
+                yield Problem(
+                    b.when.location,
+                    f"branch {i + 1} of '{node.id}' has no label and its condition reads as code ({b.when.readable[:60]}…): add `label:` in words",
+                    "warning",
+                )
+        if node.kind != "decision" and not node.summary and len(node.text or "") >= SUMMARY_LIMIT:
+            yield Problem(
+                node.location,
+                f"'{node.id}' has a {len(node.text or '')}-character text and no summary: add `summary:` (under {SUMMARY_LIMIT}) for cards",
+                "warning",
+            )
+    for r in g.rules:
+        if r.kind == "alert" and r.origin == "guideline" and not r.summary and len(r.text or "") >= SUMMARY_LIMIT:
+            yield Problem(
+                r.location,
+                f"alert '{r.id}' has a {len(r.text or '')}-character text and no summary: add `summary:` (under {SUMMARY_LIMIT}) for cards",
+                "warning",
+            )
 
 
 def single_fact_gap(node: Node, scope: Mapping[str, FactSpec]) -> tuple[str, Any] | None:

@@ -75,6 +75,7 @@ class RecommendationJSON(TypedDict, total=False):
     text: str
     source: SourceJSON | None
     note: str
+    strength: str  # directive | conditional, from the source; absent when the source gives none
 
 
 class AlertJSON(TypedDict, total=False):
@@ -85,6 +86,7 @@ class AlertJSON(TypedDict, total=False):
     origin: str
     inputs: dict[str, Any]
     note: str
+    strength: str  # directive | conditional, from the source; absent when the source gives none
 
 
 class DerivationJSON(TypedDict, total=False):

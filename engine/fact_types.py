@@ -23,7 +23,7 @@ from .unknown import UNKNOWN
 if TYPE_CHECKING:
     from .model import FactSpec
 
-__all__ = ["BadValue", "FactType", "fact_type", "TYPES", "NUMBER_LOCALES", "parse_number", "to_json_value", "show_number"]
+__all__ = ["BadValue", "FactType", "fact_type", "TYPES", "NUMBER_LOCALES", "parse_number", "to_json_value", "show_number", "quoted"]
 
 
 class BadValue(GuidewalkError, ValueError):
@@ -33,12 +33,34 @@ class BadValue(GuidewalkError, ValueError):
 #: how a number written as text is read: None (default: refuse what is ambiguous), "nl"
 #: (decimal comma, dot groups thousands: 1.000,5) or "en" (decimal point, comma groups: 1,000.5)
 NUMBER_LOCALES = (None, "nl", "en")
-_PLAIN_INT = re.compile(r"[+-]?\d+")
-_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")  # 1.000, 12.500, 1.000.000
-_NL_NUMBER = re.compile(r"[+-]?\d{1,3}(\.\d{3})*(,\d+)?|[+-]?\d+(,\d+)?")
-_EN_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})*(\.\d+)?|[+-]?\d+(\.\d+)?")
+# ASCII digits only: '١٢٣' (Arabic-Indic) or '１２' (full width) are not read as numbers
+_PLAIN_INT = re.compile(r"[+-]?[0-9]+")
+_PLAIN_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DOT_THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2}(\.[0-9]{3})+")  # 1.000, 12.500, 1.000.000
+_NL_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{3})*(,[0-9]+)?|[+-]?[0-9]+(,[0-9]+)?")
+_EN_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?|[+-]?[0-9]+(\.[0-9]+)?")
 _UNKNOWN_WORDS = ("unknown", "")
+#: number text longer than this is refused before it is read (a float ends near 1.8e308)
+MAX_NUMBER_TEXT = 400
+_QUOTE_LIMIT = 60
+
+
+def quoted(value: Any, limit: int = _QUOTE_LIMIT) -> str:
+    """A value as an error message quotes it: control and invisible characters escaped (no
+    terminal escape sequence is echoed back), long text cut, huge integers by their size."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        return show_number(value)
+    if isinstance(value, str):
+        cut = value if len(value) <= limit else value[:limit]
+        return repr(cut) + (f"… ({len(value):,} characters)" if cut is not value else "")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+        inner = ", ".join(quoted(x, limit) for x in items[:8]) + (", …" if len(items) > 8 else "")
+        return "[" + inner + "]"
+    text = repr(value) if isinstance(value, float) else type(value).__name__
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def parse_number(text: str, locale: str | None = None) -> int | float:
@@ -47,32 +69,34 @@ def parse_number(text: str, locale: str | None = None) -> int | float:
     exactly three digits ('1.000': one, or a thousand in Dutch notation?). Whole numbers stay
     exact integers, however large."""
     t = text.strip()
+    if len(t) > MAX_NUMBER_TEXT:
+        raise BadValue(f"{quoted(text)} is too long for a number")
     if locale == "nl":
         if not _NL_NUMBER.fullmatch(t):
-            raise BadValue(f"expected a number in Dutch notation (1.000,5), got {text!r}")
+            raise BadValue(f"expected a number in Dutch notation (1.000,5), got {quoted(text)}")
         t = t.replace(".", "").replace(",", ".")
     elif locale == "en":
         if not _EN_NUMBER.fullmatch(t):
-            raise BadValue(f"expected a number in English notation (1,000.5), got {text!r}")
+            raise BadValue(f"expected a number in English notation (1,000.5), got {quoted(text)}")
         t = t.replace(",", "")
     elif "," in t:
         raise BadValue(
-            f"{text!r} has a comma: a decimal comma (1,5 = 1.5) and a thousands separator (1,500 = 1500) cannot be told apart; "
+            f"{quoted(text)} has a comma: a decimal comma (1,5 = 1.5) and a thousands separator (1,500 = 1500) cannot be told apart; "
             "write the number with a decimal point and no separators (1.5 or 1500)"
         )
     elif _DOT_THOUSANDS.fullmatch(t):
         whole = t.replace(".", "")
         other = f" or {float(t):g}" if t.count(".") == 1 else ""
         raise BadValue(
-            f"{text!r} is ambiguous: a dot before three digits groups thousands in Dutch notation ({whole}){other}; write {whole}{other} without separators"
+            f"{quoted(text)} is ambiguous: a dot before three digits groups thousands in Dutch notation ({whole}){other}; write {whole}{other} without separators"
         )
     if _PLAIN_INT.fullmatch(t):
         return int(t)
     if not _PLAIN_DECIMAL.fullmatch(t):
-        raise BadValue(f"expected a number, got {text!r}")
+        raise BadValue(f"expected a number, got {quoted(text)}")
     v = float(t)
     if not math.isfinite(v):
-        raise BadValue(f"expected a finite number, got {text!r}")
+        raise BadValue(f"expected a finite number, got {quoted(text)}")
     return v
 
 
@@ -81,8 +105,22 @@ def show_number(v: float | int | None) -> str:
     if v is None:
         return ""
     if isinstance(v, int):
-        return str(v) if abs(v) < 10**15 else f"{str(v)[:6]}… ({len(str(abs(v)))} digits)"
+        if abs(v) < 10**15:
+            return str(v)
+        digits = len(str(abs(v))) if v.bit_length() < 10_000 else _digits(abs(v))  # str() refuses > 4,300 digits
+        lead = abs(v) // 10 ** (digits - 6)
+        return f"{'-' if v < 0 else ''}{lead}… ({digits} digits)"
     return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def _digits(n: int) -> int:
+    """The number of decimal digits of a positive integer, without str()."""
+    d = int(n.bit_length() * 0.30102999566398) + 1
+    while d > 1 and 10 ** (d - 1) > n:
+        d -= 1
+    while 10**d <= n:
+        d += 1
+    return d
 
 
 def to_json_value(v: Any) -> Any:
@@ -147,7 +185,7 @@ class _Boolean(FactType):
             return value
         if isinstance(value, str) and value.strip().lower() in self._WORDS:
             return self._WORDS[value.strip().lower()]
-        raise BadValue(f"expected yes/no (true/false), got {value!r}")
+        raise BadValue(f"expected yes/no (true/false), got {quoted(value)}")
 
     def domain(self, spec: FactSpec) -> str:
         return "yes, no"
@@ -160,22 +198,24 @@ class _Number(FactType):
         if source_text is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = source_text  # judge the number as it was written (YAML reads 1.000 as 1.0)
         if isinstance(value, bool):
-            raise BadValue(f"expected a number, got {value!r}")
+            raise BadValue(f"expected a number, got {quoted(value)}")
+        if isinstance(value, str):
+            value = parse_number(value, locale)
         if isinstance(value, int):
+            if value.bit_length() > 1000:  # beyond what a number fact can hold (float ends near 2**1024)
+                raise BadValue(f"{quoted(value)} is too large for a number")
             return value
         if isinstance(value, float):
             if not math.isfinite(value):
-                raise BadValue(f"expected a finite number, got {value!r}")
+                raise BadValue(f"expected a finite number, got {quoted(value)}")
             return value
-        if isinstance(value, str):
-            return parse_number(value, locale)
-        raise BadValue(f"expected a number, got {value!r}")
+        raise BadValue(f"expected a number, got {quoted(value)}")
 
     def _typed(self, v: int | float, value: Any) -> int | float:
         try:
             return float(v)
         except OverflowError:
-            raise BadValue(f"{value!r} is too large for a number") from None
+            raise BadValue(f"{quoted(value)} is too large for a number") from None
 
     def parse(self, spec: FactSpec, value: Any, *, locale: str | None = None, source_text: str | None = None) -> Any:
         v = self._typed(self._read(value, locale, source_text), value)
@@ -201,20 +241,29 @@ class _Integer(_Number):
         if isinstance(v, int):
             return v
         if not v.is_integer():
-            raise BadValue(f"expected a whole number, got {value!r}")
+            raise BadValue(f"expected a whole number, got {quoted(value)}")
         return int(v)
+
+
+def _word(value: Any) -> str | None:
+    """An enum/set value as text: a string (stripped) or a plain whole number; None otherwise."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**15:
+        return str(value)
+    return None
 
 
 class _Enum(FactType):
     name, kind, accepts, html_input, answer = "enum", "enum", ("enum", "string"), "radio", "one of the values"
 
     def parse(self, spec: FactSpec, value: Any, *, locale: str | None = None, source_text: str | None = None) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise BadValue(f"expected one of {', '.join(spec.values)}, got {value!r}")
-        s = str(value).strip()
+        s = _word(value)
+        if s is None:
+            raise BadValue(f"expected one of {', '.join(spec.values)}, got {quoted(value)}")
         if s not in spec.values:
-            hint = suggest(s, spec.values)
-            raise BadValue(f"'{s}' is not one of {', '.join(spec.values)}" + (f" (did you mean '{hint}'?)" if hint else ""))
+            hint = suggest(s, spec.values) if len(s) <= 100 else None
+            raise BadValue(f"{quoted(s)} is not one of {', '.join(spec.values)}" + (f" (did you mean '{hint}'?)" if hint else ""))
         return s
 
     def domain(self, spec: FactSpec) -> str:
@@ -229,11 +278,12 @@ class _Set(_Enum):
         if isinstance(value, str):
             items = [x.strip() for x in value.replace(";", ",").split(",") if x.strip()]
         if not isinstance(items, (list, tuple, set, frozenset)):
-            raise BadValue(f"expected a list of values from {', '.join(spec.values)}, got {value!r}")
-        bad = [str(x) for x in items if str(x) not in spec.values]
+            raise BadValue(f"expected a list of values from {', '.join(spec.values)}, got {quoted(value)}")
+        words = [_word(x) for x in items]
+        bad = [x for x, w in zip(items, words) if w is None or w not in spec.values]
         if bad:
-            raise BadValue(f"{', '.join(repr(b) for b in bad)} not in {', '.join(spec.values)}")
-        return frozenset(str(x) for x in items)
+            raise BadValue(f"{quoted(bad)[1:-1]} not in {', '.join(spec.values)}")
+        return frozenset(w for w in words if w is not None)
 
 
 class _Date(FactType):
@@ -243,9 +293,11 @@ class _Date(FactType):
         if isinstance(value, _dt.date):
             return value
         try:
-            return _dt.date.fromisoformat(str(value).strip())
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return _dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise BadValue(f"expected a date YYYY-MM-DD, got {value!r}") from None
+            raise BadValue(f"expected a date YYYY-MM-DD, got {quoted(value)}") from None
 
     def domain(self, spec: FactSpec) -> str:
         return "YYYY-MM-DD"
@@ -265,7 +317,12 @@ class _String(FactType):
     name, kind, accepts = "string", "string", ("string", "enum")
 
     def parse(self, spec: FactSpec, value: Any, *, locale: str | None = None, source_text: str | None = None) -> Any:
-        return str(value)
+        s = value if isinstance(value, str) else _word(value)
+        if s is None and isinstance(value, float) and math.isfinite(value):
+            s = str(value)
+        if s is None:
+            raise BadValue(f"expected text, got {quoted(value)}")
+        return s
 
     def placeholder(self, spec: FactSpec) -> Any:
         return ""

@@ -16,7 +16,7 @@ from .contract import FactErrorJSON
 from .decision import DECISION_KEY, ClinicianDecision
 from .errors import LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
-from .fact_types import BadValue, coerce_value, parse_number, to_json_value
+from .fact_types import BadValue, coerce_value, parse_number, quoted, to_json_value
 from .model import FactSpec
 
 __all__ = ["FactError", "Facts", "CaseFacts", "Positions", "BadValue", "read_case", "check_facts", "coerce", "parse_number", "to_json_value"]
@@ -40,7 +40,8 @@ class FactError:
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location and self.location.line else ""
         hint = f" (did you mean '{self.suggestion}'?)" if self.suggestion else ""
-        return f"{where}{self.fact}: {self.message}{hint}"
+        name = self.fact if self.fact.isprintable() and len(self.fact) <= 100 else quoted(self.fact)
+        return f"{where}{name}: {self.message}{hint}"
 
 
 @dataclass
@@ -153,7 +154,7 @@ def check_facts(case: CaseFacts | Mapping[str, Any], dictionary: Mapping[str, Fa
                 by = derived[key].derived_by
                 errors.append(FactError(key, f"is derived by rule '{by}' and cannot be entered; enter its inputs instead", None, loc))
             else:
-                errors.append(FactError(key, "is not a fact in the dictionary", suggest(key, dictionary), loc))
+                errors.append(FactError(key, "is not a fact in the dictionary", suggest(key, dictionary) if len(key) <= 100 else None, loc))
             continue
         try:
             v = coerce(spec, value, source_text=case.source_text(name))

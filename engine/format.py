@@ -8,7 +8,8 @@ describes it. A new YAML key is one line here plus the code in the loader that r
 Key types: ``text``, ``name`` (a snake_case word), ``version`` (text or number), ``number``,
 ``boolean``, ``expression`` (a condition or value in the condition language), ``words`` (a list
 of words), ``values`` (enum/set values), ``choice`` (one of ``choices``), ``source`` (a URL or a
-source mapping), ``name?`` (a word or nothing), or a reference to another element:
+source mapping), ``name?`` (a word or nothing), ``text?`` (text or nothing: the key is written,
+with ``null`` where there is no value), or a reference to another element:
 ``element:<name>``, ``list:<name>`` or ``map:<name>`` (a mapping of snake_case ids to elements).
 """
 
@@ -17,13 +18,29 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["Key", "ELEMENTS", "FACT_TYPES", "NODE_KINDS", "SEVERITIES", "STRENGTHS", "VERIFICATIONS", "keys", "key", "default", "one_of", "markdown"]
+__all__ = [
+    "Key",
+    "ELEMENTS",
+    "FACT_TYPES",
+    "NODE_KINDS",
+    "SEVERITIES",
+    "STRENGTHS",
+    "VERIFICATIONS",
+    "COVERAGES",
+    "SUMMARY_LIMIT",
+    "keys",
+    "key",
+    "default",
+    "one_of",
+    "markdown",
+]
 
 FACT_TYPES = ("boolean", "integer", "number", "enum", "date", "set", "string")
 NODE_KINDS = ("decision", "action", "end")
 SEVERITIES = ("info", "warning", "critical")
 STRENGTHS = ("directive", "conditional")
 VERIFICATIONS = ("verified", "partial", "unverified")
+COVERAGES = ("encoded", "partly", "not encoded")
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,8 @@ _ID = "Identifier (a snake_case word)."
 _NOTE = _k("note", "text", "How an ambiguity in the guideline was resolved; shown in the trace.")
 _SOURCE = _k("source", "source", "A URL, or a mapping with url, module, strength, evidence, tag: where this comes from in the guideline.", required=True)
 _TITLE = _k("title", "text", "Human-readable title.")
+SUMMARY_LIMIT = 140  # CDS Hooks: a card's summary is "<140-character"
+_SUMMARY = _k("summary", "text", f"One sentence under {SUMMARY_LIMIT} characters for cards and compact views (the text stays the full statement).")
 _FACT_KEYS = (
     _k("type", "choice", "Fact type: " + ", ".join(FACT_TYPES) + ".", required=True, choices=FACT_TYPES),
     _k("unit", "text", "Unit shown to clinicians."),
@@ -97,6 +116,7 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _k("id", "name", _ID, required=True),
         _k("derive", "name", "Name of the derived fact this rule computes (a rule has derive: or alert:)."),
         _k("alert", "text", "Alert text that holds wherever the walk is (a rule has derive: or alert:)."),
+        _SUMMARY,
         _k("when", "expression", "A condition in the guidewalk expression language, e.g. `kps >= 70 and bm_count <= 10`."),
         _k("cases", "list:case", "First case whose `when` is true gives the value."),
         _k("otherwise", "expression", "Value when no case holds."),
@@ -139,6 +159,7 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _TITLE,
         _k("actions", "words", "Action codes from guidelines/actions.yaml.", required=True),
         _k("text", "text", 'Recommendation text ("The guideline recommends ...").', required=True),
+        _SUMMARY,
         _k("next", "name", "Node id where the walk continues after this action."),
         _SOURCE,
         _NOTE,
@@ -148,12 +169,14 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _TITLE,
         _k("actions", "words", "Action codes from guidelines/actions.yaml."),
         _k("text", "text", "What the guideline says at this end."),
+        _SUMMARY,
         _SOURCE,
         _NOTE,
     ),
     "branch": (
         _k("when", "expression", "The condition under which the walk takes this branch.", required=True),
         _k("to", "name", "Target node id.", required=True),
+        _k("label", "text", "The branch in a few words, drawn on the flowchart (e.g. 'KPS 70 or more'); the condition stays in the tooltip."),
         _NOTE,
     ),
     "score module": (
@@ -189,6 +212,13 @@ ELEMENTS: dict[str, tuple[Key, ...]] = {
         _NOTE,
     ),
     "overlay node": (_k("note", "text", "A local protocol remark shown with the node.", required=True),),
+    "module": (
+        _k("code", "text", "This encoding's identifier of the module, the one `source.module` cites (e.g. M21).", required=True),
+        _k("title", "text", "The module's title (Dutch, as on the module page).", required=True),
+        _k("url", "text?", "Address of the module page; null where it could not be read.", required=True),
+        _k("coverage", "choice", "How far this encoding covers the module: encoded | partly | not encoded.", required=True, choices=COVERAGES),
+        _k("reason", "text", "One line: what is encoded where (naming flowchart, node or rule ids), or why not.", required=True),
+    ),
 }
 
 NODE_ELEMENTS = {kind: f"{kind} node" for kind in NODE_KINDS}

@@ -98,6 +98,7 @@ class Branch:
     to: str
     note: str | None = None
     location: Location | None = None
+    label: str | None = None  # the branch in words, for the flowchart
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Node:
     actions: tuple[str, ...] = ()
     text: str | None = None
     next: str | None = None
+    summary: str | None = None  # one sentence under 140 characters
     origin: str = "guideline"
 
     def targets(self) -> list[str]:
@@ -158,6 +160,7 @@ class Rule:
     text: str | None = None  # alert text
     severity: str = "warning"
     if_recommended: tuple[str, ...] = ()
+    summary: str | None = None  # alerts: one sentence under 140 characters
     origin: str = "guideline"  # "guideline", "score:<id>" or "overlay:<file>"
 
     @cached_property
@@ -188,6 +191,23 @@ class ScoreModule:
     file: str
     note: str | None = None
     description: str | None = None
+    required_modules: tuple[ScoreModule, ...] = ()  # the modules it requires, transitively (filled for the calculator)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module of the guideline's text (guidelines/<id>/modules.yaml) and how far this
+    encoding covers it."""
+
+    code: str
+    title: str
+    url: str | None
+    coverage: str  # encoded | partly | not encoded
+    reason: str
+    location: Location | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "title": self.title, "url": self.url, "coverage": self.coverage, "reason": self.reason}
 
 
 @dataclass
@@ -212,6 +232,14 @@ class Guideline:
     sha256: str
     location: Location
     overlays: tuple[str, ...] = ()
+    modules: tuple[Module, ...] = ()  # every module of the guideline text, with its coverage
+    modules_file: str | None = None  # where they were read (None: the guideline lists none)
+
+    def coverage_counts(self) -> dict[str, int]:
+        """How many modules are encoded, partly encoded and not encoded."""
+        from .format import COVERAGES
+
+        return {c: sum(1 for m in self.modules if m.coverage == c) for c in COVERAGES}
 
     @cached_property
     def rule_inputs(self) -> frozenset[str]:

@@ -8,10 +8,12 @@ from typing import Any
 
 from .expressions import UNKNOWN
 from .facts import CaseFacts, check_facts, to_json_value
-from .model import Guideline, ScoreModule
+from .model import Guideline, Rule, ScoreModule
 from .rules import backend, deciding_facts
+from .score_inputs import Applicable, applicable
+from .trace import Alert
 
-__all__ = ["score", "calculate", "describe", "describe_text", "result_text"]
+__all__ = ["score", "calculate", "describe", "describe_text"]
 
 
 def score(name: str, case: CaseFacts | Mapping[str, Any]) -> dict[str, Any]:
@@ -24,6 +26,9 @@ def score(name: str, case: CaseFacts | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def calculate(module: ScoreModule, g: Guideline, case: CaseFacts | Mapping[str, Any]) -> dict[str, Any]:
+    """The score for one case. Besides each input, component, total, result and output: which
+    inputs apply to this patient (:mod:`.score_inputs`), the score's alerts, and for a score built
+    on others (NOMS on Bilsky and SINS) what those gave."""
     facts = check_facts(case, g.dictionary, g.derived)
     head: dict[str, Any] = {
         "score": module.id,
@@ -39,6 +44,7 @@ def calculate(module: ScoreModule, g: Guideline, case: CaseFacts | Mapping[str, 
     env = {**facts.values, **outcome.derived}
     by_fact = {d.fact: d for d in outcome.derivations}
     rules = {r.id: r for r in g.rules}
+    apply = applicable(module, g, facts.values, facts.entered)
 
     def show(name: str | None) -> Any:
         return None if name is None else to_json_value(env.get(name, UNKNOWN))
@@ -53,9 +59,11 @@ def calculate(module: ScoreModule, g: Guideline, case: CaseFacts | Mapping[str, 
             note = rules[d.rule].note
             if note:
                 entry["note"] = note
+        entry["applies"] = c in env or c in apply.firing  # e.g. age is not scored in the melanoma DS-GPA
         components.append(entry)
     key = module.result or module.total
-    missing = deciding_facts(g, [n for n in (module.total, module.result, *module.outputs) if n], env)
+    missing = deciding_facts(g, [n for n in (module.total, module.result, *apply.outputs) if n], env)
+    declared = list(dict.fromkeys([*module.inputs, *(i for r in module.required_modules for i in r.inputs)]))
     out = {
         **head,
         "status": "complete" if key is None or key in env else "needs_facts",
@@ -66,12 +74,42 @@ def calculate(module: ScoreModule, g: Guideline, case: CaseFacts | Mapping[str, 
         "outputs": {o: show(o) for o in module.outputs},
         "derived": {k: to_json_value(v) for k, v in outcome.derived.items()},
         "notes": [
-            {"rule": r.id, "note": r.note} for r in g.rules if r.note and by_fact.get(r.fact or "") is not None and by_fact[r.fact or ""].value is not UNKNOWN
+            {"rule": r.id, "note": r.note}
+            for r in g.rules
+            if r.note and r.fact in apply.derived and by_fact.get(r.fact or "") is not None and by_fact[r.fact or ""].value is not UNKNOWN
         ],
     }
-    if missing:
-        out["needs"] = missing
+    needs = [n for n in missing if n in apply.inputs]
+    if needs:
+        out["needs"] = needs
+    out["applicable_inputs"] = {i: show(i) for i in apply.inputs}
+    out["inputs_not_applicable"] = [i for i in declared if i not in apply.inputs and i not in facts.entered]
+    out["entered_not_used"] = {i: v for i, v in facts.entered.items() if i not in apply.inputs}
+    out["applicable_outputs"] = list(apply.outputs)
+    out["alerts"] = [_alert(rules[hit.rule], hit.inputs) for hit in outcome.alerts]
+    out["required"] = [_required(r, module, g, apply, show) for r in module.required_modules]
     return out
+
+
+def _alert(rule: Rule, inputs: Any) -> dict[str, Any]:
+    """A score's alert, in the shape of a walk's alert (the JSON contract)."""
+    return dict(Alert(rule.id, rule.text or "", rule.severity, rule.source, rule.note, rule.origin, {k: to_json_value(v) for k, v in inputs}).to_json())
+
+
+def _required(r: ScoreModule, module: ScoreModule, g: Guideline, apply: Applicable, show: Any) -> dict[str, Any]:
+    """What a required score gave (e.g. NOMS: the Bilsky grade and the SINS total): its inputs
+    that apply, its total and result, and its facts this score reads."""
+    mine = {f for rule in g.rules if rule.origin == f"score:{module.id}" for f in rule.inputs}
+    own = {rule.fact for rule in g.rules if rule.origin == f"score:{r.id}" and rule.fact}
+    read = [f for f in dict.fromkeys([*(x for x in (r.total, r.result) if x), *sorted(mine & own)])]
+    return {
+        "score": r.id,
+        "title": r.title,
+        "inputs": {i: show(i) for i in r.inputs if i in apply.inputs},
+        "total": {"fact": r.total, "value": show(r.total)} if r.total else None,
+        "result": {"fact": r.result, "value": show(r.result)} if r.result else None,
+        "read": {f: show(f) for f in read},
+    }
 
 
 def describe(module: ScoreModule, g: Guideline) -> dict[str, Any]:
@@ -110,28 +148,4 @@ def describe_text(d: dict[str, Any]) -> str:
             lines.append(f"      {i['question']}")
     outs = [x for x in [d.get("total"), d.get("result"), *d.get("outputs", [])] if x]
     lines.append("outputs: " + ", ".join(outs))
-    return "\n".join(lines) + "\n"
-
-
-def result_text(out: dict[str, Any]) -> str:
-    lines = [f"{out['title']} ({out['score']}) — verification: {out['verification']}"]
-    if out["status"] == "invalid_facts":
-        lines.append("invalid facts:")
-        lines += [f"  - {e['fact']}: {e['message']}" for e in out["errors"]]
-        return "\n".join(lines) + "\n"
-    lines.append("inputs: " + ", ".join(f"{k}={'unknown' if v is None else v}" for k, v in out["inputs"].items()))
-    for c in out["components"]:
-        lines.append(f"  {c['component']:<36} {c['points'] if c['points'] is not None else 'unknown'}")
-    if out.get("total"):
-        lines.append(f"total  {out['total']['fact']} = {out['total']['value']}")
-    if out.get("result"):
-        lines.append(f"result {out['result']['fact']} = {out['result']['value']}")
-    for k, v in out["outputs"].items():
-        lines.append(f"       {k} = {v}")
-    if out.get("needs"):
-        lines.append("needs: " + ", ".join(out["needs"]))
-    for n in out.get("notes", []):
-        lines.append(f"note ({n['rule']}): {n['note']}")
-    if out.get("source"):
-        lines.append(f"source: {out['source'].get('module') or ''} <{out['source']['url']}>")
     return "\n".join(lines) + "\n"

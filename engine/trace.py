@@ -96,7 +96,14 @@ class Recommendation:
         }
         if self.note:
             out["note"] = self.note
+        if self.strength:
+            out["strength"] = self.strength
         return out
+
+    @property
+    def strength(self) -> str | None:
+        """directive | conditional, as the source's verb form gives it; None when it does not."""
+        return self.source.strength if self.source else None
 
 
 @dataclass
@@ -120,7 +127,14 @@ class Alert:
         }
         if self.note:
             out["note"] = self.note
+        if self.strength:
+            out["strength"] = self.strength
         return out
+
+    @property
+    def strength(self) -> str | None:
+        """directive | conditional, as the source's verb form gives it; None when it does not."""
+        return self.source.strength if self.source else None
 
 
 @dataclass

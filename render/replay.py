@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from guidewalk.engine.contract import EngineRef, GuidelineRef, ResultJSON, StepJSON
+from guidewalk.engine.contract import AlertJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
 from guidewalk.engine.errors import GuidewalkError
 
 from .text import decision_lines, show_value
@@ -119,7 +119,7 @@ def replay(record: RecordJSON, *, guideline: str | None = None, rules: str | Non
 
 def compare(record: RecordJSON, now: ResultJSON) -> ReplayOutcome:
     """Compare a recorded result with a fresh one."""
-    then = record["result"]
+    then = _with_strength(record["result"])
     out = ReplayOutcome(identical=True, recorded=then, replayed=now)
     no_guideline: GuidelineRef = {}
     g0, g1 = then.get("guideline") or no_guideline, now.get("guideline") or no_guideline
@@ -147,6 +147,25 @@ def compare(record: RecordJSON, now: ResultJSON) -> ReplayOutcome:
         if a != b:
             out.first_step, out.recorded_step, out.replayed_step = i + 1, a, b
             break
+    return out
+
+
+def _with_strength(res: ResultJSON) -> ResultJSON:
+    """A record made before recommendations and alerts carried `strength` (which repeats their
+    source's strength) gets the key where its source has one, so it still replays identical."""
+    out = ResultJSON(**res)
+    if "recommendations" in res:
+        recs = []
+        for r in res["recommendations"]:
+            strength = (r.get("source") or {}).get("strength")
+            recs.append(RecommendationJSON(**r, strength=strength) if strength and "strength" not in r else r)
+        out["recommendations"] = recs
+    if "alerts" in res:
+        alerts = []
+        for a in res["alerts"]:
+            strength = (a.get("source") or {}).get("strength")
+            alerts.append(AlertJSON(**a, strength=strength) if strength and "strength" not in a else a)
+        out["alerts"] = alerts
     return out
 
 

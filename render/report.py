@@ -6,7 +6,8 @@ the guideline's id/title/version/sha256, the engine version and rules backend, t
 was made and the full run result (the `run --format json` object).
 
 The HTML report is one file with no network access and no external assets: inline CSS, the
-highlighted SVG inline, and the JSON record embedded in a ``<script type="application/json"
+drawings of the flowcharts the walk touched inline (each opened on the path, the case beside
+them; :mod:`.report_layout`), and the JSON record embedded in a ``<script type="application/json"
 id="guidewalk-record">`` element (so `guidewalk replay` accepts the HTML file too). Every text
 is escaped; the markup is well-formed XML as well as HTML.
 """
@@ -27,10 +28,11 @@ from guidewalk.engine.trace import Result
 
 from .page import escape as e
 from .page import html_page
-from .svg import overlay_from_result, render_svg, safe_url, strip_xml_prolog
-from .text import show_value
+from .report_layout import LAYOUT_CSS, MISSING_DRAWING, ReportHeader, derived_html, drawings_html, header_html
+from .svg import safe_url
+from .text import STRENGTH_BADGE, STRENGTH_WORDS, show_value
 
-__all__ = ["RECORD_FORMAT", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
+__all__ = ["RECORD_FORMAT", "MISSING_DRAWING", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 
 RECORD_FORMAT = "guidewalk-record/1"
 RECORD_SCRIPT_ID = "guidewalk-record"
@@ -64,6 +66,7 @@ class RecordJSON(TypedDict, total=False):
     flowchart_requested: str | None
     overlays: list[str]
     case_file: str | None
+    header: ReportHeader  # patient (pseudonym), date, MDO: as entered with `report`
     facts: dict[str, Any]
     result: ResultJSON
     why_not: list[dict[str, Any]]
@@ -77,10 +80,12 @@ def make_record(
     case_file: str | None = None,
     guideline_ref: str | None = None,
     made: str | None = None,
+    header: ReportHeader | None = None,
 ) -> RecordJSON:
-    """The replayable record of one run."""
+    """The replayable record of one run (`header`: patient pseudonym, date and MDO, checked by
+    :func:`~guidewalk.render.report_layout.report_header`)."""
     res = result.to_json()
-    return {
+    record: RecordJSON = {
         "format": RECORD_FORMAT,
         "made": made or made_now(),
         "guideline": {
@@ -100,6 +105,9 @@ def make_record(
         "facts": res.get("facts", {}),
         "result": res,
     }
+    if header:
+        record["header"] = header
+    return record
 
 
 def record_json(record: Mapping[str, Any]) -> str:
@@ -131,6 +139,14 @@ def _src(source: Mapping[str, Any] | Source | None) -> str:
     return (f'<span class="src">{e(" · ".join(bits))}</span> — ' if bits else "") + link
 
 
+def _strength(strength: Any) -> str:
+    """A badge saying how strongly the guideline words it (nothing when its source does not say)."""
+    if strength not in STRENGTH_WORDS:
+        return ""
+    words = f"{strength}: {STRENGTH_WORDS[str(strength)]} it"
+    return f'<span class="strength strength-{e(strength)}" title="{e(words)}">{e(STRENGTH_BADGE[str(strength)])}</span> '
+
+
 # self-contained: inline styles and the inline SVG's data: images, nothing fetched
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -150,6 +166,8 @@ th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.9
 .decision{border-left:4px solid #555;background:#f7f7f7;padding:.5em .8em;margin:.5em 0}
 .decision.concordant{border-color:#2e7d32;background:#eef7ee}.decision.deviation_with_reason{border-color:#b26a00;background:#fff6ea}
 .decision.deviation_without_reason{border-color:#a00000;background:#fdeeee}
+.strength{display:inline-block;font-size:.8em;font-weight:bold;padding:0 .45em;border-radius:.3em;margin-right:.3em;white-space:nowrap}
+.strength-directive{background:#1f4e9e;color:#fff}.strength-conditional{background:#fff;color:#6a3d9a;border:1px solid #6a3d9a}
 """
 
 
@@ -162,6 +180,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
     add = parts.append
     title = f"Guideline report — {g.title}"
     add(f"<h1>{e(title)}</h1>")
+    add(header_html(record.get("header")))
     add(
         f'<p>Status: <span class="status status-{e(status)}" id="status">{e(status.replace("_", " "))}</span> — flowchart <code>{e(record.get("flowchart"))}</code></p>'
     )
@@ -197,7 +216,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
     for r in recs:
         codes = ", ".join(f"<code>{e(c)}</code> ({e(g.actions.get(c, ''))})" for c in r.get("actions", []))
         add(
-            f'<div class="rec"><div class="rec-text">{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
+            f'<div class="rec"><div class="rec-text">{_strength(r.get("strength"))}{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
         )
         add(f"<div>Source: {_src(r.get('source'))}</div>")
         if r.get("note"):
@@ -232,7 +251,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
         sev = str(a.get("severity", ""))
         ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (a.get("inputs") or {}).items())
         add(
-            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
+            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {_strength(a.get("strength"))}{e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
             + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "")
             + (f"; inputs: {ins}" if ins else "")
             + "</div>"
@@ -256,29 +275,12 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
         add(f'<p class="muted">Entered but not read by this guideline: {e(", ".join(res["unused_facts"]))}</p>')
 
     # derived
-    add('<h2 id="derived">Derived facts</h2><table><tr><th>fact</th><th>value</th><th>rule</th><th>inputs</th></tr>')
-    by_rule = {r.id: r for r in g.rules}
-    for d in res.get("derivations") or []:
-        rule = by_rule.get(str(d.get("rule")))
-        how = f" (case {int(d['case']) + 1})" if d.get("case") is not None else ""
-        origin = f' <span class="muted">{e(d.get("origin"))}</span>' if d.get("origin") else ""
-        src = f"<br/>{_src(rule.source)}" if rule and rule.source else ""
-        note = f'<br/><span class="note">{e(rule.note)}</span>' if rule and rule.note else ""
-        ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (d.get("inputs") or {}).items())
-        add(
-            f"<tr><td><code>{e(d.get('fact'))}</code></td><td>{e(show_value(d.get('value')))}</td><td><code>{e(d.get('rule'))}</code>{e(how)}{origin}{src}{note}</td><td>{ins}</td></tr>"
-        )
-    if not res.get("derivations"):
-        add('<tr><td colspan="4" class="muted">none</td></tr>')
-    add("</table>")
+    add('<h2 id="derived">Derived facts</h2>')
+    add(derived_html(g, res, _src))
 
     # drawing
     add('<h2 id="flowchart">The path on the flowchart</h2>')
-    if res.get("trace"):
-        svg = svg or render_svg(g, overlay_from_result(g, res))
-        add(f'<div class="svgbox">{strip_xml_prolog(svg)}</div>')
-    else:
-        add('<p class="muted">Nothing was walked.</p>')
+    add(drawings_html(g, res, svg))
 
     # steps
     add('<h2 id="steps">Every step of the walk</h2>')
@@ -319,7 +321,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
 
     add(f'<script type="application/json" id="{RECORD_SCRIPT_ID}">{_script_json(record)}</script>')
     add(f'<p class="muted">Made {e(record.get("made"))} by guidewalk {e(__version__)}.</p>')
-    return html_page(title, "\n".join(parts), style=_CSS, csp=_CSP)
+    return html_page(title, "\n".join(parts), style=_CSS + LAYOUT_CSS, csp=_CSP)
 
 
 def _why_not_section(add: Any, wn: Mapping[str, Any]) -> None:

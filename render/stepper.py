@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -42,23 +41,15 @@ def case_text(
 
 
 def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any], decision: ClinicianDecision | None = None) -> None:
-    """Write the case atomically: a temporary file in the same folder, then os.replace."""
+    """Write the case atomically: a temporary file in the same folder (named after this
+    process, so one left by a killed process is removed by the next save), then os.replace."""
+    from guidewalk.engine.atomic import AtomicFile
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = case_text(facts, decision)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with AtomicFile(target, "w", fsync=True, encoding="utf-8", private=True) as fh:
+        fh.write(text)
 
 
 def format_question(p: Any, number: int) -> str:
@@ -248,7 +239,7 @@ def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: 
             say("Recommendations still possible, by what decides between them:")
             for line in outlook_text(outlook):
                 say(line)
-    say(to_text(res).rstrip("\n"))
+    say(to_text(res, session.guideline).rstrip("\n"))
     if res.unused_facts:
         say("")
         say("Answers kept but not used by this path: " + ", ".join(res.unused_facts))

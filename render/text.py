@@ -12,9 +12,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from guidewalk.engine.fact_types import show_number
+from guidewalk.engine.model import Guideline
 from guidewalk.engine.trace import Result
 
-__all__ = ["show_value", "show_number", "to_text", "concordance_words", "decision_lines"]
+__all__ = [
+    "show_value",
+    "show_number",
+    "to_text",
+    "concordance_words",
+    "decision_lines",
+    "STRENGTH_WORDS",
+    "STRENGTH_BADGE",
+    "strength_tag",
+    "strength_key",
+    "coverage_line",
+    "coverage_text",
+]
 
 #: how each concordance value reads (engine.decision); None: the walk is not complete
 CONCORDANCE_WORDS = {
@@ -23,6 +36,25 @@ CONCORDANCE_WORDS = {
     "deviation_without_reason": "deviates from the recommendation, without a recorded reason",
     None: "cannot be compared: the walk reached no final recommendation",
 }
+
+#: a recommendation's strength (its source's verb form) in words; no strength, no words
+STRENGTH_WORDS = {"directive": "the guideline recommends", "conditional": "the guideline suggests considering"}
+#: the same, short enough for a badge next to the recommendation's own text
+STRENGTH_BADGE = {"directive": "recommends", "conditional": "suggests considering"}
+
+
+def strength_tag(strength: str | None) -> str:
+    """'[directive] ' or '[conditional] ' before a recommendation or alert; '' without a strength."""
+    return f"[{strength}] " if strength else ""
+
+
+def strength_key(strengths: Any) -> str:
+    """The one line that says what the tags used mean ('' when none is used)."""
+    used = [s for s in STRENGTH_WORDS if s in set(strengths)]
+    parts = [f"[{s}] {STRENGTH_WORDS[s]} it" for s in used]
+    if "conditional" in used:
+        parts[-1] += " (verb forms 'overweeg', 'te overwegen', 'kan', 'bij voorkeur')"
+    return "Strength: " + "; ".join(parts) + "." if parts else ""
 
 
 def show_value(v: Any) -> str:
@@ -53,14 +85,41 @@ def decision_lines(decision: Mapping[str, Any], concordance: str | None) -> list
     return lines
 
 
-def to_text(result: Result, guideline: Any = None) -> str:
+def coverage_line(g: Guideline) -> str:
+    """One line: how many modules of the guideline text this encoding leaves out, and how to see them."""
+    if not g.modules:
+        return f"Module coverage: {g.id} lists no modules (no modules.yaml), so what this encoding leaves out of the guideline is not known."
+    n = g.coverage_counts()
+    partly = f", {n['partly']} only partly" if n["partly"] else ""
+    return f"Module coverage: {n['not encoded']} of {len(g.modules)} modules of this guideline are not encoded{partly}; see them with `guidewalk list --coverage {g.id}`."
+
+
+def coverage_text(g: Guideline) -> str:
+    """Every module of the guideline with its coverage and reason, and the totals."""
+    lines = [f"{g.id} — {g.title} (version {g.version})"]
+    if not g.modules:
+        lines.append("  lists no modules (no modules.yaml next to its guideline.yaml): what this encoding leaves out is not known")
+        return "\n".join(lines) + "\n"
+    width = max(len(m.code) for m in g.modules)
+    for m in g.modules:
+        lines.append(f"  {m.code:<{width}}  {m.coverage:<11}  {m.title}")
+        lines.append(f"  {'':<{width}}  {'':<11}  {m.reason}")
+    n = g.coverage_counts()
+    lines.append(f"  {len(g.modules)} modules: " + ", ".join(f"{v} {k}" for k, v in n.items()))
+    return "\n".join(lines) + "\n"
+
+
+def to_text(result: Result, guideline: Guideline | None = None) -> str:
     """The readable form: status, recommendations, alerts, derived facts, the traced path.
-    With the guideline, each needed fact is shown with its question, valid values and unit."""
+    With the guideline, each needed fact is shown with its question, valid values and unit,
+    and the last line says how many of its modules are not encoded."""
     g = result.guideline
     lines = [f"{g.get('title') or g['id']} (version {g.get('version')}) — flowchart '{result.flowchart}'"]
     if result.status == "invalid_facts":
         lines.append("Status: invalid facts — nothing was walked. Fix these:")
         lines += [f"  - {e}" for e in result.errors]
+        if guideline is not None:
+            lines += ["", coverage_line(guideline)]
         return "\n".join(lines) + "\n"
     if result.status == "needs_facts":
         lines.append("Status: needs facts — the walk stopped at a decision that these facts would settle:")
@@ -77,7 +136,7 @@ def to_text(result: Result, guideline: Any = None) -> str:
         lines.append("")
         lines.append("The guideline recommends:")
         for r in result.recommendations:
-            lines.append(f"  * {r.text}  [{', '.join(r.actions)}]")
+            lines.append(f"  * {strength_tag(r.strength)}{r.text}  [{', '.join(r.actions)}]")
             if r.source:
                 lines.append(f"      source: {r.source.short()}")
             if r.note:
@@ -89,9 +148,12 @@ def to_text(result: Result, guideline: Any = None) -> str:
         lines.append("")
         lines.append("Alerts:")
         for a in result.alerts:
-            lines.append(f"  ! [{a.severity}] {a.text}")
+            lines.append(f"  ! [{a.severity}] {strength_tag(a.strength)}{a.text}")
             if a.source:
                 lines.append(f"      source: {a.source.short()}" + (f"  ({a.origin})" if a.origin != "guideline" else ""))
+    key = strength_key([r.strength for r in result.recommendations] + [a.strength for a in result.alerts])
+    if key:
+        lines += ["", key]
     if result.derived:
         lines.append("")
         lines.append("Derived:")
@@ -120,4 +182,6 @@ def to_text(result: Result, guideline: Any = None) -> str:
                 lines.append(f"       {s.text}")
         if s.note:
             lines.append(f"       note: {s.note}")
+    if guideline is not None:
+        lines += ["", coverage_line(guideline)]
     return "\n".join(lines) + "\n"

@@ -135,7 +135,10 @@ def test_hook_with_prefetch_gives_valid_cards(dev_app: Any) -> None:
     assert "lecture-56-kps-0314" in srs["detail"] and "**Path:**" in srs["detail"]
     assert srs["source"]["url"].startswith("https://richtlijnendatabase.nl/") and srs["source"]["label"].startswith("Hersenmetastasen")
     assert srs["selectionBehavior"] == "at-most-one" and srs["suggestions"][0]["label"] == "Follow this recommendation"
-    assert {x["indicator"] for x in cards} == {"info", "warning", "critical"}  # alert severities
+    # alert cards carry their alert's severity (x02, the MDO-before-SRT alert, is a warning since
+    # the fidelity review: its legal source was not verified)
+    assert {x["indicator"] for x in cards} == {"info", "warning"}
+    assert any(x["indicator"] == "warning" and "MDO" in x["summary"] for x in cards)
     assert all(len(x["summary"]) < 140 for x in cards)
     link = srs["links"][0]
     assert link["type"] == "absolute" and "/reports/" in link["url"]
@@ -203,7 +206,7 @@ def test_feedback_is_stored_as_deviation_records(dev_app: Any) -> None:
     c = client(dev_app)
     cards = c.post(f"/cds-services/{BRAIN}", json=hook_body("brain-lecture-case-1", templates(dev_app))).json()["cards"]
     srs = next(x for x in cards if "`srs`" in x["detail"])
-    alert = next(x for x in cards if x["indicator"] == "critical")
+    alert = next(x for x in cards if x["indicator"] == "warning" and not x.get("suggestions"))
     fb = {
         "feedback": [
             {
@@ -543,3 +546,23 @@ def test_end_to_end_with_uvicorn(tmp_path: Path, keys: Keys, jwks_file: Path) ->
     assert "hook guidewalk-brain-metastases-2020" in text
     for secret in ("lecture-56", "Practitioner/neuro-1", "Bearer", "eyJ"):  # no patient id, user, token in the log
         assert secret not in text, secret
+
+
+def test_a_critical_alert_becomes_a_critical_card() -> None:
+    """The severity of an alert is the card's indicator: the severe-features dexamethasone
+    advice (an emergency since the fidelity review) is a critical card."""
+    from guidewalk.engine.facts import read_case
+    from guidewalk.engine.fhir.bindings import load_bindings
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.walk import run
+    from guidewalk.render.cds_hooks.cards import cards_for_result
+
+    g = load_guideline("brain-metastases-2020")
+    facts = dict(read_case(str(ROOT / "examples" / "cases" / "lecture-case-1.yaml")).values)
+    facts["severe_features"] = True
+    result = run(g, facts)
+    assert "dp07_severe_features_dexamethasone_bolus" in [a.rule for a in result.alerts]
+    cards = [c.data for c in cards_for_result(g, load_bindings(g.dictionary), result)]
+    critical = [c for c in cards if c["indicator"] == "critical"]
+    assert len(critical) == 1 and "dexamethasone" in critical[0]["summary"].lower()
+    assert check_response({"cards": cards}) == []

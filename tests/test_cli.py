@@ -136,3 +136,16 @@ def test_public_api_is_small_and_works() -> None:
     assert out["status"] in ("complete", "needs_facts")
     with pytest.raises(AttributeError):
         guidewalk.no_such_name  # noqa: B018
+
+
+def test_report_without_graphviz_still_writes_the_record_and_says_the_picture_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    out = tmp_path / "report.html"
+    r = _gw("report", "brain-metastases-2020", "--facts", str(CASE), "-o", str(out), env={"PATH": str(tmp_path / "bin")})
+    assert r.returncode == 0, r.stderr
+    assert "Graphviz" in r.stderr and "Traceback" not in r.stderr
+    html = out.read_text(encoding="utf-8")
+    assert 'id="no-drawing"' in html and "Every step of the walk" in html
+    from guidewalk.render.report import embedded_record
+
+    assert embedded_record(html)["result"]["status"] == "complete"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import xml.etree.ElementTree as ET
 from functools import cache
@@ -252,3 +253,40 @@ def test_render_all_writes_and_check_detects_staleness(tmp_path: Path, monkeypat
     assert main(["render", "--all", "-o", str(out)]) == 0
     assert not (out / "old-guideline.svg").exists()
     assert main(["render", "--all", "--check", "-o", str(out)]) == 0
+
+
+def test_a_branch_label_is_drawn_in_words_with_the_condition_as_its_tooltip() -> None:
+    """85 of 91 edge labels of the brain treatment chart read as code; an author's `label`
+    is drawn instead, and the condition stays in the tooltip."""
+    g = load_guideline("brain-metastases-2020")
+    node = next(n for n in g.nodes.values() if n.branches and len(n.branches[0].when.readable) > 20)
+    node.branches[0].label = "a label in words"
+    svg = render_svg(g, None, flowchart=node.flowchart)
+    assert "a label in words" in svg
+    edge = next(e for e in edge_refs(g) if e.source == node.id and e.index == 0)
+    assert edge.label == "a label in words" and edge.condition == node.branches[0].when.readable
+    assert f"a label in words — when {node.branches[0].when.readable[:12]}" in html.unescape(svg)
+
+
+def test_no_word_is_split_across_lines_in_a_drawing() -> None:
+    from guidewalk.render.svg.draw import _wrap
+
+    assert _wrap("[surgery, best_supportive_care]", 8) == ["[surgery,", "best_supportive_care]"]
+
+
+@pytest.mark.parametrize("gid", guideline_ids(default_root()))
+def test_at_most_a_tenth_of_each_charts_edge_labels_name_a_fact(gid: str) -> None:
+    """An auditor reads the drawn labels: per flowchart, at most 10% of the branch labels may
+    contain a fact's name (code); the rest are the author's words."""
+    import re
+
+    g = load_guideline(gid)
+    names = set(g.dictionary) | set(g.derived)
+    by_chart: dict[str, list[str]] = {}
+    for e in edge_refs(g):
+        if e.kind == "branch":
+            by_chart.setdefault(g.nodes[e.source].flowchart, []).append(e.label)
+    assert by_chart
+    for chart, labels in by_chart.items():
+        coded = [lab for lab in labels if names & set(re.findall(r"[a-z][a-z0-9_]*", lab))]
+        assert len(coded) <= 0.1 * len(labels), f"{gid}/{chart}: {len(coded)} of {len(labels)} labels name a fact: {coded[:5]}"

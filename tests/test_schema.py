@@ -52,6 +52,8 @@ def _files(kind: str) -> list[Path]:
         return sorted((GUIDELINES / "scores").glob("*.yaml"))
     if kind == "overlay":
         return sorted((GUIDELINES / "overlays").glob("*.yaml"))
+    if kind == "modules":
+        return sorted(GUIDELINES.glob("*/modules.yaml"))
     return [GUIDELINES / f"{kind}.yaml"] + sorted((GUIDELINES / kind).glob("*.yaml"))
 
 

@@ -1,6 +1,7 @@
 """The terminal stepper: every golden case fed answer by answer reaches the same result as
-`guidewalk run`, asking only questions whose answer can change where the walk goes; scripted
-stdin; a real pseudo-terminal (pexpect); the case saved after every answer and resumed."""
+`guidewalk run`, asking only questions whose answer can change where the walk goes (a golden case
+of invalid facts: the stepper shows the refusal of each invalid answer); scripted stdin; a real
+pseudo-terminal (pexpect); the case saved after every answer and resumed."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from test_session import ARTIFACTS, BUILTIN, FIXTURE_ROOT, golden_cases, guideli
 from guidewalk.engine.session import Session, fact_points
 from guidewalk.engine.walk import run
 from guidewalk.render.stepper import run_stepper
+from guidewalk.render.text import strength_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDEWALK = str(ROOT / ".venv" / "bin" / "guidewalk")
@@ -78,11 +80,17 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
     session = Session(g, flowchart=fc, rules=BUILTIN)
     asked: list[str] = []
     checked: list[tuple[dict[str, Any], str, str, list[str]]] = []
+    ref_res = run(g, facts, flowchart=fc, rules=BUILTIN)
+    invalid = {e.fact: e.message for e in ref_res.errors}  # a golden case of invalid facts: the stepper refuses them
+    refused: list[str] = []
 
     def read() -> str | None:
         pending = session.pending()
         assert pending, "the stepper reads only when a question is pending"
         p = pending[0]
+        if p.fact in asked and p.fact in invalid:
+            refused.append(p.fact)  # the refused answer is asked again; the case has no other answer to give
+            return None
         assert p.fact not in asked, f"asked {p.fact} twice"
         asked.append(p.fact)
         # the facts of the same decision that are still open (the question's context)
@@ -105,8 +113,11 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
         return str(v)
 
     out = io.StringIO()
-    assert run_stepper(session, read, out, None, ref) == 0
-    ref_res = run(g, facts, flowchart=fc, rules=BUILTIN)
+    code = run_stepper(session, read, out, None, ref)
+    if data["expect"]["status"] == "invalid_facts":
+        _check_refusal(g, fc, ref_res, invalid, refused, out.getvalue(), code)
+        return
+    assert code == 0
     got = session.result()
     assert got.status == ref_res.status == data["expect"]["status"]
     assert got.path == ref_res.path
@@ -125,12 +136,28 @@ def test_stepper_reaches_the_result_of_run(ref: str, case: Path) -> None:
                 if f in got.derived:
                     assert got.derived[f] == ref_res.derived.get(f), f
     assert "The guideline recommends" in out.getvalue() or not got.recommendations
+    for r in got.recommendations:  # the end screen tags each recommendation with its strength, if any
+        assert f"* {strength_tag(r.strength)}{r.text}" in out.getvalue()
     for known, fact, node, cands in checked:
         known_clean = {k: v for k, v in known.items() if v is not None}
         unknown = {k for k, v in known.items() if v is None}
         assert _can_change(g, known_clean, fact, node, cands, fc, unknown), f"question {fact} at {node} cannot change the outcome"
     from_case = len([f for f in asked if f in facts])
     QUESTION_LOG.append(f"{ref}\t{case.stem}\t{len(asked)}\t{from_case}\t{len(asked) - from_case}\t{len(facts)}")
+
+
+def _check_refusal(g: Any, fc: str | None, ref_res: Any, invalid: dict[str, str], refused: list[str], shown: str, code: int) -> None:
+    """A golden case of invalid facts: `run` refuses it, and the stepper refuses each invalid value
+    it asks for with the same reason (then asks again, and stops at the end of input); a value
+    the walk never asks for is refused when it is answered."""
+    assert ref_res.status == "invalid_facts" and invalid, "the golden case expects invalid facts"
+    for fact in refused:
+        assert f"Not accepted: {invalid[fact]}. Please answer again" in shown, fact
+    assert code == (3 if refused else 0)
+    for fact in set(invalid) - set(refused):
+        with pytest.raises(ValueError) as info:
+            Session(g, flowchart=fc, rules=BUILTIN).answer(fact, ref_res.facts[fact])
+        assert getattr(info.value, "reason", str(info.value)) == invalid[fact]
 
 
 def test_zz_write_question_counts() -> None:

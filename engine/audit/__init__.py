@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import IO, Any
+from collections.abc import Callable
+from typing import IO, Any, Protocol
 
-__all__ = ["audit"]
+__all__ = ["audit", "BytesSink"]
+
+
+class BytesSink(Protocol):
+    """Where the per-patient lines go (a binary file, or anything with ``write(bytes)``)."""
+
+    def write(self, data: bytes, /) -> Any: ...
 
 
 def audit(
@@ -25,7 +32,7 @@ def audit(
     reason: str | None = None,
     mapping: str | None = None,
     flowchart: str | None = None,
-    out: IO[bytes] | None = None,
+    out: BytesSink | None = None,
     jobs: int = 1,
     engine: str = "fast",
     rules: str = "builtin",
@@ -35,10 +42,19 @@ def audit(
     chunk_bytes: int | None = None,
     executor: Any = None,
     progress: IO[str] | None = None,
+    locale: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`; return
-    the summary. `reason`: the column with the reason recorded for a deviation (counted per
-    decision, :mod:`.concordance`)."""
+    """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`, one per
+    record read; return the summary. `reason`: the column with the reason recorded for a
+    deviation (counted per decision, :mod:`.concordance`). `locale` ("nl", "en") reads numbers
+    written with separators (see :func:`engine.fact_types.parse_number`); CSV `delimiter` and
+    `encoding` are found from the file when not given. `on_start` is called once the
+    guideline, the file's header and the columns are accepted, before the first row is read."""
+    from ..errors import GuidewalkError
+    from ..fact_types import NUMBER_LOCALES
     from ..load import load_guideline, resolve
     from .chunk import context
     from .columns import read_mapping, resolve_columns
@@ -48,16 +64,14 @@ def audit(
     from .summary import Totals, summarize
 
     if reason is not None and actual is None:
-        from ..errors import GuidewalkError
-
         raise GuidewalkError("--reason needs --actual: a reason explains a deviation of the actual treatment")
     g = load_guideline(guideline, overlays=overlays)
     fc = flowchart or g.entry
     if fc not in g.flowcharts:
-        from ..errors import GuidewalkError
-
         raise GuidewalkError(f"no flowchart '{fc}' (has: {', '.join(g.flowcharts)})")
-    plan = plan_file(cohort, fmt, chunk_bytes or CHUNK_BYTES)
+    if locale not in NUMBER_LOCALES:
+        raise GuidewalkError(f"unknown number locale '{locale}' (nl: 1.000,5; en: 1,000.5)")
+    plan = plan_file(cohort, fmt, chunk_bytes or CHUNK_BYTES, delimiter=delimiter, encoding=encoding)
     cfg = AuditConfig(
         guideline=str(resolve(guideline).resolve()),
         overlays=tuple(os.path.abspath(o) for o in overlays),
@@ -70,9 +84,14 @@ def audit(
         reason=reason,
         engine=engine,
         rules=rules,
+        locale=locale,
+        delimiter=plan.delimiter,
+        encoding=plan.encoding,
     )
     ignored = resolve_columns(g, cfg).ignored if plan.fmt != "jsonl" else []
     context(cfg, g)  # built once here; forked workers inherit it
+    if on_start is not None:
+        on_start()
     if engine == "fast":
         backend = {
             "rules_backend": "builtin",

@@ -32,6 +32,15 @@ __all__ = ["ChunkResult", "context", "process_chunk"]
 _MISSING: Any = object()
 
 
+def _utf8(lines: list[str]) -> bytes:
+    """The lines as UTF-8; a lone surrogate (JSON allows '\\ud800') stays a JSON escape."""
+    text = "".join(lines)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+
+
 class _Bad:
     __slots__ = ("message",)
 
@@ -50,7 +59,9 @@ def _hkey(v: Any) -> Any:
         return v
     if isinstance(v, list):
         try:
-            return (list, tuple(v))
+            t = tuple(v)
+            hash(t)  # a list holding a JSON object cannot be a key
+            return (list, t)
         except TypeError:
             return None
     try:
@@ -76,6 +87,7 @@ class ChunkResult:
     ignored_keys: dict[str, int]
     # of the patients in `cells`, those whose reason cell holds text (audit.concordance)
     reasoned: list[tuple[tuple[Any, ...], Any, int]] = field(default_factory=list)
+    blank: int = 0  # blank lines skipped (not records)
 
 
 _CONTEXTS: dict[str, _Context] = {}
@@ -271,7 +283,8 @@ class _Context:
         names = self.fact_names
         tails = self.tails2
         n = 0
-        for row, rec in read_rows(chunk, list(self.cfg.columns)):
+        stats: dict[str, int] = {}
+        for row, rec in read_rows(chunk, list(self.cfg.columns), stats):
             n += 1
             if rec.__class__ is BadRow:
                 out = self.invalid_row
@@ -322,7 +335,7 @@ class _Context:
             else:
                 invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
                 append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
-        return ChunkResult(chunk.index, n, "".join(lines).encode("utf-8"), self._cells(cells), invalid, {}, self._cells(reasoned))
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, self._cells(reasoned), stats.get("blank", 0))
 
     def _cells(self, cells: dict[tuple[Outcome, Any], int]) -> list[tuple[tuple[Any, ...], Any, int]]:
         merged: Counter[tuple[tuple[Any, ...], Any]] = Counter()
@@ -341,7 +354,8 @@ class _Context:
         ignored: Counter[str] = Counter()
         reasoned: dict[tuple[Outcome, Any], int] = {}
         n = 0
-        for row, obj in read_rows(chunk, []):
+        stats: dict[str, int] = {}
+        for row, obj in read_rows(chunk, [], stats):
             n += 1
             head = f'{{"row": {row}, '
             araw: Any = None
@@ -405,11 +419,11 @@ class _Context:
                 reasoned[key] = reasoned.get(key, 0) + 1
             e = json.dumps(errs, ensure_ascii=False) if errs else "[]"
             lines.append(f'{head}{self._frag(out)}, "errors": {e}{tail}}}\n')
-        return ChunkResult(chunk.index, n, "".join(lines).encode("utf-8"), self._cells(cells), invalid, dict(ignored), self._cells(reasoned))
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, dict(ignored), self._cells(reasoned), stats.get("blank", 0))
 
     def _coerce_raw(self, j: int, raw: Any) -> Any:
         try:
-            v = coerce(self.specs[j], raw)
+            v = coerce(self.specs[j], raw, locale=self.cfg.locale)
         except BadValue as exc:
             self.nbad += 1
             return _Bad(str(exc))

@@ -24,6 +24,9 @@ class AuditConfig:
     reason: str | None = None  # column with the reason recorded for a deviation (audit.concordance)
     engine: str = "fast"  # fast | walk
     rules: str = "builtin"  # rules backend for engine="walk"
+    locale: str | None = None  # how numbers written as text are read (engine.fact_types.parse_number)
+    delimiter: str = ","  # csv
+    encoding: str = "utf-8"  # csv, jsonl
 
     def key(self) -> str:
         return hashlib.sha1(repr(self).encode()).hexdigest()

@@ -1,11 +1,16 @@
 """Reading a cohort in bounded memory: plan the file into chunks, then read one chunk's rows.
 
-Formats: CSV (header row; cells as text), JSON Lines (one object a line) and Parquet
-(pyarrow). The planner runs in the coordinating process and only scans: for CSV and JSON
-Lines it cuts the file into byte ranges of about `chunk_bytes` at record boundaries (a cut
-never falls inside a quoted CSV field: the number of quote characters before it is even);
-for Parquet a chunk is a row group. Workers read their own chunk from the file, so no row
-travels between processes and a chunk can run on another machine that sees the same path.
+Formats: CSV (header row; cells as text; delimiter and encoding found or given, see
+:mod:`.csvfile`), JSON Lines (one object a line) and Parquet (pyarrow). The planner runs in
+the coordinating process and only scans: for CSV and JSON Lines it cuts the file into byte
+ranges of about `chunk_bytes` at record boundaries (for CSV by the grammar of
+:mod:`.csvfile`, so a cut never falls inside a quoted field, in time linear in the file); for
+Parquet a chunk is a row group. Workers read their own chunk from the file, so no row travels
+between processes and a chunk can run on another machine that sees the same path.
+
+Every record becomes exactly one row: a record that cannot be read (wrong number of fields, a
+broken quote, bytes not in the encoding, broken or non-standard JSON, a key given twice) is a
+:class:`BadRow` with the reason, never dropped and never merged into its neighbours.
 
 Row numbers ("row") are what an auditor can find again in the file: for CSV and JSON Lines
 the line on which the record starts (the CSV header is line 1, so the first patient is row
@@ -14,14 +19,15 @@ the line on which the record starts (the CSV header is line 1, so the first pati
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..errors import GuidewalkError
+from .csvfile import MAX_RECORD, BadRow, Dialect, check_encoding, cut, first_line_end, records, sniff
 
 __all__ = ["Chunk", "Plan", "plan_file", "read_rows", "format_of", "BadRow", "FORMATS"]
 
@@ -38,6 +44,8 @@ class Chunk:
     end: int  # byte offset, exclusive (csv, jsonl); unused for parquet
     first_row: int  # row number of the chunk's first line / record
     size: int  # bytes (for progress)
+    delimiter: str = ","  # csv
+    encoding: str = "utf-8"  # csv, jsonl
 
 
 @dataclass
@@ -47,15 +55,8 @@ class Plan:
     columns: list[str]  # header (csv), keys of the first record (jsonl), schema names (parquet)
     total_bytes: int
     chunks: Iterator[Chunk]
-
-
-class BadRow:
-    """A record that could not be read as a row at all (wrong number of fields, bad JSON)."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str):
-        self.reason = reason
+    delimiter: str = ","
+    encoding: str = "utf-8"
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
@@ -73,8 +74,9 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
     raise ValueError(f"cannot tell the format of '{path}' from its suffix; use --format ({', '.join(FORMATS)})")
 
 
-def plan_file(path: str | Path, fmt: str | None = None, chunk_bytes: int = CHUNK_BYTES) -> Plan:
-    """Read the header and return a lazy sequence of chunks."""
+def plan_file(path: str | Path, fmt: str | None = None, chunk_bytes: int = CHUNK_BYTES, *, delimiter: str | None = None, encoding: str | None = None) -> Plan:
+    """Read the header and return a lazy sequence of chunks. CSV: the delimiter (`,` `;` tab)
+    and the encoding are found from the file or given; what cannot be told is refused."""
     path = str(Path(path).resolve())
     fmt = format_of(path, fmt)
     total = os.path.getsize(path)
@@ -84,23 +86,24 @@ def plan_file(path: str | Path, fmt: str | None = None, chunk_bytes: int = CHUNK
         pf = pq.ParquetFile(path)
         meta = pf.metadata
         return Plan(path, fmt, list(pf.schema_arrow.names), total, _parquet_chunks(path, meta))
+    if fmt == "csv":
+        dialect, columns, start = sniff(path, delimiter, encoding)
+        chunks = _text_chunks(path, fmt, start, 2, chunk_bytes, dialect)
+        return Plan(path, fmt, columns, total, chunks, dialect.delimiter, dialect.encoding)
+    if delimiter is not None:
+        raise GuidewalkError("--delimiter applies to CSV files only")
+    enc = check_encoding(encoding or "utf-8")
     with open(path, "rb") as fh:
         first = fh.readline()
-    if fmt == "csv":
-        text = first.decode("utf-8-sig", errors="replace")
-        header = next(csv.reader([text]), [])
-        columns = [h.strip() for h in header]
-        start = len(first)
-        return Plan(path, fmt, columns, total, _text_chunks(path, fmt, start, 2, total, chunk_bytes))
     columns = []
     if first.strip():
         try:
-            obj = json.loads(first)
+            obj = json.loads(first.decode(enc, errors="replace"))
             if isinstance(obj, dict):
                 columns = [str(k) for k in obj]
         except ValueError:
             pass
-    return Plan(path, fmt, columns, total, _text_chunks(path, fmt, 0, 1, total, chunk_bytes))
+    return Plan(path, fmt, columns, total, _text_chunks(path, fmt, 0, 1, chunk_bytes, Dialect(",", enc)), encoding=enc)
 
 
 def _parquet_chunks(path: str, meta: Any) -> Iterator[Chunk]:
@@ -111,104 +114,112 @@ def _parquet_chunks(path: str, meta: Any) -> Iterator[Chunk]:
         row += rg.num_rows
 
 
-def _text_chunks(path: str, fmt: str, start: int, first_line: int, total: int, chunk_bytes: int) -> Iterator[Chunk]:
-    quote = fmt == "csv"
-    index = 0
-    line = first_line
+def _text_chunks(path: str, fmt: str, start: int, first_line: int, chunk_bytes: int, dialect: Dialect) -> Iterator[Chunk]:
+    """Chunks of about `chunk_bytes` that end at record boundaries. Each block is scanned once
+    (a CSV record still open at a block's end is scanned again with the next block, and one
+    open for MAX_RECORD bytes is ended at its first line): linear in the file."""
+    csv_ = fmt == "csv"
+    index, line, pos = 0, first_line, start
     with open(path, "rb") as fh:
         fh.seek(start)
-        pending = b""
-        pos = start
+        buf = b""
         while True:
             block = fh.read(chunk_bytes)
-            data = pending + block
             if not block:
-                if data:
-                    yield Chunk(index, path, fmt, pos, pos + len(data), line, len(data))
+                if buf:
+                    yield Chunk(index, path, fmt, pos, pos + len(buf), line, len(buf), dialect.delimiter, dialect.encoding)
                 return
-            cut = _cut(data, quote)
-            if cut <= 0:  # no usable record boundary yet: read more
-                pending = data
+            buf += block
+            end = cut(buf, dialect.delimiter) if csv_ else buf.rfind(b"\n") + 1
+            if end <= 0 and csv_ and len(buf) >= MAX_RECORD:
+                end = first_line_end(buf)  # a quote open for MAX_RECORD bytes: a bad record of one line
+            if end <= 0:  # no complete record yet: read more
                 continue
-            yield Chunk(index, path, fmt, pos, pos + cut, line, cut)
+            if end < len(buf) and end < chunk_bytes // 2 and len(buf) < 2 * chunk_bytes:
+                continue  # a short piece before an open record: wait for the record to be decided
+            yield Chunk(index, path, fmt, pos, pos + end, line, end, dialect.delimiter, dialect.encoding)
             index += 1
-            line += data.count(b"\n", 0, cut)
-            pos += cut
-            pending = data[cut:]
+            line += buf.count(b"\n", 0, end)
+            pos += end
+            buf = buf[end:]
 
 
-def _cut(data: bytes, quote: bool) -> int:
-    """The end (exclusive) of the last complete record in `data`, or 0."""
-    nl = data.rfind(b"\n")
-    if not quote:
-        return nl + 1
-    while nl >= 0:
-        if data.count(b'"', 0, nl) % 2 == 0:
-            return nl + 1
-        nl = data.rfind(b"\n", 0, nl)
-    return 0
-
-
-def read_rows(chunk: Chunk, columns: list[str]) -> Iterator[tuple[int, Any]]:
+def read_rows(chunk: Chunk, columns: list[str], stats: dict[str, int] | None = None) -> Iterator[tuple[int, Any]]:
     """(row number, record) for every record of a chunk: a list aligned with `columns` (CSV,
     Parquet), a dict (JSON Lines: records need not share keys), or a :class:`BadRow` for a
-    record that cannot be read."""
+    record that cannot be read. Blank lines are not records; ``stats["blank"]`` counts them."""
     if chunk.fmt == "parquet":
         yield from _parquet_rows(chunk, columns)
         return
     with open(chunk.path, "rb") as fh:
         fh.seek(chunk.start)
         data = fh.read(chunk.end - chunk.start)
-    text = data.decode("utf-8", errors="replace")
     if chunk.fmt == "csv":
-        yield from _csv_rows(text, chunk.first_row, len(columns))
+        yield from records(data, chunk.first_row, len(columns), Dialect(chunk.delimiter, chunk.encoding), stats)
     else:
-        yield from _jsonl_rows(text, chunk.first_row)
+        yield from _jsonl_rows(data, chunk.first_row, chunk.encoding, stats)
 
 
-def _csv_rows(text: str, first: int, ncols: int) -> Iterator[tuple[int, Any]]:
-    if '"' not in text:  # no quoting anywhere: a record is a line, fields split at commas
-        for i, line in enumerate(text.split("\n")):
-            if line.endswith("\r"):
-                line = line[:-1]
-            if not line:
-                continue
-            rec = line.split(",")
-            if len(rec) == ncols:
-                yield first + i, rec
-            else:
-                yield first + i, BadRow(f"has {len(rec)} fields, the header has {ncols}")
-        return
-    reader = csv.reader(io.StringIO(text, newline=""))
-    prev = 0
-    try:
-        for rec in reader:
-            row = first + prev
-            prev = reader.line_num
-            if len(rec) == ncols:
-                yield row, rec
-            elif not rec:
-                continue
-            else:
-                yield row, BadRow(f"has {len(rec)} fields, the header has {ncols}")
-    except csv.Error as exc:
-        yield first + prev, BadRow(f"CSV error: {exc}; the rest of this block was not read")
+class _Refused(ValueError):
+    pass
 
 
-def _jsonl_rows(text: str, first: int) -> Iterator[tuple[int, Any]]:
-    loads = json.loads
-    for i, line in enumerate(text.split("\n")):
-        if not line.strip():
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not standard JSON (a number must be finite)")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _Refused(f"the key {json.dumps(k[:60], ensure_ascii=True)} is given twice")
+            seen.add(k)
+    return d
+
+
+_FAST = json.JSONDecoder(parse_constant=_no_constant)
+_PAIRS = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
+
+
+def _decode(text: str) -> Any:
+    """One JSON value; NaN/Infinity and a key given twice are refused. A key needs a colon, so
+    an object with as many keys as the line has colons cannot repeat one; only other lines
+    (nested objects, colons in text) are read again, pair by pair."""
+    obj = _FAST.decode(text)
+    if obj.__class__ is dict and text.count(":") != len(obj):
+        obj = _PAIRS.decode(text)
+    return obj
+
+
+def _jsonl_rows(data: bytes, first: int, encoding: str, stats: dict[str, int] | None) -> Iterator[tuple[int, Any]]:
+    decode = _decode
+    blank = 0
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # what follows the last newline
+    for i, raw in enumerate(lines):
+        if not raw.strip():
+            blank += 1
             continue
         try:
-            obj = loads(line)
-        except ValueError as exc:
-            yield first + i, BadRow(f"not valid JSON: {exc}")
+            obj = decode(raw.decode(encoding))
+        except UnicodeDecodeError as exc:
+            yield first + i, BadRow(f"not valid {encoding}: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}")
+            continue
+        except _Refused as exc:
+            yield first + i, BadRow(str(exc))
+            continue
+        except (ValueError, RecursionError) as exc:
+            yield first + i, BadRow(f"not valid JSON: {str(exc)[:200]}")
             continue
         if not isinstance(obj, dict):
             yield first + i, BadRow(f"expected a JSON object, got {type(obj).__name__}")
             continue
         yield first + i, obj
+    if stats is not None:
+        stats["blank"] = stats.get("blank", 0) + blank
 
 
 def _parquet_rows(chunk: Chunk, columns: list[str]) -> Iterator[tuple[int, Any]]:

@@ -8,7 +8,8 @@ runs the same chunks on a Dask cluster.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .chunk import ChunkResult, context, process_chunk
@@ -22,7 +23,29 @@ Executor = Callable[[AuditConfig, Iterable[Chunk], Callable[[ChunkResult], None]
 
 
 def _init_worker(cfg: AuditConfig) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle (no traceback per worker)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     context(cfg)
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT blocked, not lost) while the workers are forked: they are born with it
+    blocked and ignore it (:func:`_init_worker`), so none dies holding the queue's lock; the
+    coordinator gets it as soon as it is released, and stops the pool."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def run_local(jobs: int) -> Executor:
@@ -39,7 +62,15 @@ def run_local(jobs: int) -> Executor:
         from collections import deque
 
         mp = multiprocessing.get_context("fork")
-        with mp.Pool(jobs, initializer=_init_worker, initargs=(cfg,)) as pool:
+        pool = None
+        try:
+            with _ctrl_c_held():
+                pool = mp.Pool(jobs, initializer=_init_worker, initargs=(cfg,))
+        except BaseException:
+            if pool is not None:
+                pool.terminate()
+            raise
+        with pool:
             window: deque[Any] = deque()
             for ch in chunks:
                 window.append(pool.apply_async(process_chunk, (cfg, ch)))

@@ -11,7 +11,7 @@ whose path passes the node, the share that is concordant.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,11 @@ from .columns import classify
 from .concordance import decision_concordance
 from .config import AuditConfig
 
-__all__ = ["Totals", "summarize", "DEFINITION", "LIST_CAP"]
+__all__ = ["Totals", "summarize", "rows_accounting", "DEFINITION", "LIST_CAP", "STATUSES"]
+
+STATUSES = ("complete", "needs_facts", "invalid_facts", "invalid_row", "error")
+WALKED = ("complete", "needs_facts", "error")  # error: the walk ran into a gap of the guideline
+NOT_WALKED = ("invalid_facts", "invalid_row")
 
 LIST_CAP = 10_000  # invalid rows listed in the summary; every one is in the per-patient output
 
@@ -38,6 +42,7 @@ class Totals:
     """The merged counts of every chunk (what the summary is computed from)."""
 
     rows: int = 0
+    blank: int = 0
     cells: Counter[tuple[tuple[Any, ...], Any]] = field(default_factory=Counter)
     invalid: list[dict[str, Any]] = field(default_factory=list)
     invalid_count: Counter[str] = field(default_factory=Counter)
@@ -46,6 +51,7 @@ class Totals:
 
     def add(self, r: ChunkResult) -> None:
         self.rows += r.rows
+        self.blank += r.blank
         for k, a, c in r.cells:
             self.cells[(k, a)] += c
         for item in r.invalid:
@@ -128,6 +134,9 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
         "input": {
             "file": source,
             "format": cfg.fmt,
+            **({"delimiter": cfg.delimiter} if cfg.fmt == "csv" else {}),
+            **({"encoding": cfg.encoding} if cfg.fmt != "parquet" else {}),
+            "number_locale": cfg.locale,
             "columns": list(cfg.columns) if cfg.fmt != "jsonl" else None,
             "actual_column": cfg.actual,
             "id_column": cfg.id_column,
@@ -136,7 +145,8 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
             + [{"column": k, "reason": classify(g, k, cfg, mapping)[2] or "", "rows": c} for k, c in sorted(totals.ignored_keys.items())],
         },
         "patients": n,
-        "status": {k: status.get(k, 0) for k in ("complete", "needs_facts", "invalid_facts", "invalid_row", "error")},
+        "rows": rows_accounting(n, status, totals.blank),
+        "status": {k: status.get(k, 0) for k in STATUSES},
         "recommendations": {
             "note": "patients with a complete walk for whom the guideline recommends each action code (anywhere on the path)",
             "actions": [
@@ -187,6 +197,23 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
         }
         out["concordance"].update(decision_concordance(g, cfg, totals.cells, totals.reasoned))
     return out
+
+
+def rows_accounting(read: int, status: Mapping[str, int], blank: int) -> dict[str, Any]:
+    """Rows in = rows out: every record read is one line of the per-patient output, and was
+    either walked or not (invalid); the two add up to the rows read."""
+    walked = sum(status.get(k, 0) for k in WALKED)
+    invalid = sum(status.get(k, 0) for k in NOT_WALKED)
+    if walked + invalid != read:  # pragma: no cover - a broken invariant must not pass silently
+        raise AssertionError(f"row accounting: {walked} walked + {invalid} invalid != {read} read")
+    return {
+        "read": read,
+        "walked": walked,
+        "invalid": invalid,
+        "blank_lines_skipped": blank,
+        "note": "every row read is one line of the per-patient output; read = walked + invalid "
+        "(invalid: invalid_facts and invalid_row, which are not walked); blank lines are not rows",
+    }
 
 
 def _last(g: Guideline, path: tuple[str, ...]) -> list[str]:

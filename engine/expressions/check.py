@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ExpressionError, suggest
 from ..fact_types import fact_type
-from .parse import parse
+from .parse import check_literal, parse
 from .tree import Arith, BoolOp, Call, Cmp, Const, Expr, Fact, FactLike, In, ListLit, Neg, Not, Word
 
 __all__ = ["check", "check_value", "finalize", "compile_condition"]
@@ -327,6 +327,8 @@ def finalize(expr: Expr, scope: Mapping[str, FactLike]) -> Expr:
 
 def compile_condition(text: str, scope: Mapping[str, FactLike], *, want: str | None = "boolean", target: FactLike | None = None) -> Expr:
     """Parse, check and finalise in one step (the loader's entry point)."""
+    if not isinstance(text, str):
+        check_literal(text)
     tree = parse(text) if isinstance(text, str) else Const(0, text)
     if target is not None:
         tree = check_value(tree, scope, target)

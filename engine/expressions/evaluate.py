@@ -137,7 +137,10 @@ def compile_expr(expr: Expr) -> Compiled:
             b = rf(env)
             if a is U or b is U:
                 return U
-            return aop(a, b)
+            r = aop(a, b)
+            if r.__class__ is float and r - r != 0.0:  # inf or NaN: never a fact's value, never emitted
+                raise ArithmeticError(f"{expr.op} gives a number out of range")
+            return r
 
         return arith
     if isinstance(expr, Neg):

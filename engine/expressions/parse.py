@@ -14,9 +14,14 @@ import warnings
 from ..errors import ExpressionError, suggest
 from .tree import FUNCTIONS, Arith, BoolOp, Call, Cmp, Const, Expr, In, ListLit, Neg, Not, Word
 
-__all__ = ["MAX_LENGTH", "parse"]
+__all__ = ["MAX_LENGTH", "MAX_DEPTH", "MAX_NUMBER", "parse", "check_literal"]
 
 MAX_LENGTH = 4000
+#: how deeply an expression may nest (the shipped guidelines need 9); deeper trees are refused
+#: before anything recursive walks them
+MAX_DEPTH = 100
+#: the largest number a condition may write (clinical thresholds are far smaller; 1e309 is inf)
+MAX_NUMBER = 1e15
 
 _CMP_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -42,10 +47,39 @@ def parse(text: str) -> Expr:
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression too deeply nested") from None
     shift = len(text) - len(text.lstrip()) if text != text.lstrip() else 0
+    _check_depth(tree.body, shift)
     try:
         return _convert(tree.body, shift)
-    except RecursionError:
+    except RecursionError:  # pragma: no cover - _check_depth bounds the recursion
         raise ExpressionError("expression too deeply nested") from None
+
+
+_SKIP = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+def _check_depth(root: ast.AST, shift: int) -> None:
+    """Refuse a tree deeper than MAX_DEPTH, found without recursion (a 500-term sum or 900
+    nested `not`s fit in MAX_LENGTH and would exhaust the stack of every later step)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            col = getattr(node, "col_offset", 0) + shift
+            raise ExpressionError(f"expression nested deeper than {MAX_DEPTH} levels; split it into derived facts", col)
+        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if not isinstance(c, _SKIP))
+
+
+def check_literal(value: object, col: int = 0) -> None:
+    """A number literal must be finite and at most MAX_NUMBER in size (1e309 is infinity, and
+    a 400-digit integer cannot be compared with a float range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    big = value != value or abs(value) > MAX_NUMBER
+    if big:
+        shown = (
+            f"{str(value)[:20]}…" if isinstance(value, int) and value.bit_length() < 10_000 else ("a huge number" if isinstance(value, int) else repr(value))
+        )
+        raise ExpressionError(f"number {shown} is out of range (at most 1e15 in size)", col)
 
 
 def _convert(node: ast.AST, shift: int) -> Expr:
@@ -93,6 +127,7 @@ def _convert(node: ast.AST, shift: int) -> Expr:
         return Word(col, node.id)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (bool, int, float, str)):
+            check_literal(node.value, col)
             return Const(col, node.value)
         raise ExpressionError(f"literal {node.value!r} is not allowed", col)
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):

@@ -5,7 +5,8 @@
   for it and how recent it must be) or ``failure`` (invalid facts; an ``OperationOutcome`` lists
   each bad value with its FHIR path); alerts are its ``note``\\ s.
 * ``RequestGroup`` (intent ``proposal``, status ``draft``) — one action per recommendation on
-  the path, coded with the guidewalk action codes, with the guideline module as citation.
+  the path, coded with the guidewalk action codes, with the guideline module as citation and,
+  where the source gives it, the strength (extension ``cqf-strengthOfRecommendation``).
 * ``Provenance`` — targets both; the agent is the guidewalk engine (a ``Device`` with its version
   and rules backend); the entities are the guideline (id, version, sha256 of its sources), the
   FHIR binding table (sha256) and every input resource.
@@ -32,9 +33,12 @@ from .bindings import GW_ACTION, GW_GUIDELINE, Binding, Bindings
 from .extract import Extraction
 from .summary import summary_of
 
-__all__ = ["guidance_bundle", "data_requirement", "made_now"]
+__all__ = ["guidance_bundle", "data_requirement", "made_now", "strength_extension"]
 
 PROVENANCE_AGENT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+STRENGTH_EXTENSION = "http://hl7.org/fhir/StructureDefinition/cqf-strengthOfRecommendation"
+STRENGTH_SYSTEM = "http://terminology.hl7.org/CodeSystem/recommendation-strength"
+STRENGTH_CODES = {"directive": ("strong", "Strong"), "conditional": ("weak", "Weak")}
 
 
 def made_now() -> str:
@@ -45,6 +49,20 @@ def made_now() -> str:
 
 def _uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "guidewalk:" + "/".join(parts)))
+
+
+def strength_extension(strength: str) -> dict[str, Any]:
+    """A recommendation's strength on its RequestGroup action, as the R4 core extension
+    cqf-strengthOfRecommendation (allowed on any element; a CodeableConcept): coded in the HL7
+    recommendation-strength system (directive -> strong, conditional -> weak, as GRADE words
+    the two Dutch verb forms) with the guideline's own word kept as the text. Not
+    ``action.priority``: that is urgency (routine | urgent | asap | stat), not strength."""
+    code, display = STRENGTH_CODES[strength]
+    words = {"directive": "directive: the guideline recommends it", "conditional": "conditional: the guideline suggests considering it"}[strength]
+    return {
+        "url": STRENGTH_EXTENSION,
+        "valueCodeableConcept": {"coding": [{"system": STRENGTH_SYSTEM, "code": code, "display": display}], "text": words},
+    }
 
 
 def data_requirement(b: Binding, bindings: Bindings) -> dict[str, Any]:
@@ -109,6 +127,8 @@ def guidance_bundle(
             a["documentation"] = docs
         if not a["code"]:
             del a["code"]
+        if r.strength in STRENGTH_CODES:
+            a["extension"] = [strength_extension(r.strength)]
         rg_actions.append(a)
     rg: dict[str, Any] = {
         "resourceType": "RequestGroup",
@@ -137,7 +157,10 @@ def guidance_bundle(
     }
     if subject:
         gr["subject"] = subject
-    notes = [{"text": f"[{al.severity}] {al.text}" + (f" ({al.source.short()})" if al.source else "")} for al in result.alerts]
+    notes = [
+        {"text": f"[{al.severity}]{f' [{al.strength}]' if al.strength else ''} {al.text}" + (f" ({al.source.short()})" if al.source else "")}
+        for al in result.alerts
+    ]
     if notes:
         gr["note"] = notes
     entries: list[dict[str, Any]] = []

@@ -8,6 +8,7 @@ as one :class:`~engine.errors.LoadError`. The pieces, in the order a guideline i
 * :mod:`._context` — the problem sink and located readers; keys checked against :mod:`engine.format`
 * :mod:`.dictionary` — the shared fact dictionary and action list
 * :mod:`.scores` — score modules; :mod:`.rules` — rules and conditions, in dependency order
+* :mod:`.modules` — the guideline's module list (modules.yaml) with each module's coverage
 * :mod:`.guideline` — metadata, flowcharts, overlays; the whole guideline
 """
 

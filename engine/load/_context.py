@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import _yaml
 from ..errors import LoadError, ProblemSink, suggest
-from ..format import STRENGTHS, keys, one_of
+from ..fact_types import quoted
+from ..format import STRENGTHS, SUMMARY_LIMIT, keys, one_of
 from ..model import Source
 
 
@@ -89,16 +91,29 @@ def get_text(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], value: Any, what: 
     return str(value)
 
 
+#: what a source may be: a web page (http, https) or a name that is not a link (urn:...);
+#: javascript:, data:, file: and the like never reach a page or a report
+_URL = re.compile(r"(?i)https?://[^\s\x00-\x1f\x7f]+|urn:[a-z0-9][a-z0-9-]{0,31}:[^\s\x00-\x1f\x7f]+")
+
+
+def check_url(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], url: str | None) -> str | None:
+    """`url` if it is an http(s) address or a urn: name; otherwise a located error and None."""
+    if url is None or _URL.fullmatch(url):
+        return url
+    ctx.err(doc, path, f"a source must be an http(s) address or a urn: name, got {quoted(url)}")
+    return None
+
+
 def read_source(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Any) -> Source | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        return Source(url=raw)
+        return Source(url=check_url(ctx, doc, path, raw) or "")
     if not isinstance(raw, dict):
         ctx.err(doc, path, f"source must be a URL or a mapping with url, got {typename(raw)}")
         return None
     check_keys(ctx, doc, path, raw, "source")
-    url = get_text(ctx, doc, path + ("url",), raw.get("url"), "source url", required=True)
+    url = check_url(ctx, doc, path + ("url",), get_text(ctx, doc, path + ("url",), raw.get("url"), "source url", required=True))
     strength = raw.get("strength")
     if strength is not None and strength not in STRENGTHS:
         ctx.err(doc, path + ("strength",), f"strength must be {one_of(STRENGTHS)}, got '{strength}'")
@@ -127,3 +142,13 @@ def source_hash(docs: list[_yaml.Doc]) -> str:
         h.update(d.text)
         h.update(b"\0")
     return h.hexdigest()
+
+
+def read_summary(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Mapping[str, Any]) -> str | None:
+    """An action's or alert's `summary`: one sentence under SUMMARY_LIMIT characters."""
+    summary = get_text(ctx, doc, path + ("summary",), raw.get("summary"), "summary")
+    if summary is not None:
+        summary = " ".join(summary.split())
+        if len(summary) >= SUMMARY_LIMIT:
+            ctx.err(doc, path + ("summary",), f"summary must be under {SUMMARY_LIMIT} characters (it has {len(summary)}); the text keeps the full statement")
+    return summary

@@ -3,12 +3,15 @@ actions/*.yaml), read with every problem located."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import _yaml
 from ..errors import Location, suggest
+from ..expressions.parse import MAX_NUMBER
+from ..fact_types import quoted
 from ..format import FACT_TYPES
 from ..model import FactSpec
 from ._context import (
@@ -20,8 +23,12 @@ from ._context import (
     read_source,
     rel,
     topic_files,
+    typename,
 )
 from .find import default_root
+
+#: an enum or set value: a word a condition can name and a form can show
+_WORD = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 def fact_spec(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], name: str, raw: Mapping[str, Any], *, derived_by: str | None = None) -> FactSpec | None:
@@ -40,6 +47,9 @@ def fact_spec(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], name: str, raw: M
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             ctx.err(doc, path + (k,), f"{k} of '{name}' must be a number")
             v = None
+        if v is not None and not abs(v) <= MAX_NUMBER:  # also NaN and infinity (.nan, .inf, 1e400)
+            ctx.err(doc, path + (k,), f"{k} of '{name}' must be a finite number of at most 1e15 in size")
+            v = None
         if v is not None and ftype not in ("integer", "number"):
             ctx.err(doc, path + (k,), f"{k} only applies to integer/number facts ('{name}' is {ftype})")
             v = None
@@ -56,8 +66,9 @@ def fact_spec(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], name: str, raw: M
         else:
             vals: list[str] = []
             for i, v in enumerate(raw_values):
-                if isinstance(v, bool) or not isinstance(v, (str, int)):
-                    ctx.err(doc, path + ("values", i), f"values of '{name}' must be words")
+                if isinstance(v, bool) or not isinstance(v, (str, int)) or not _WORD.fullmatch(str(v)):
+                    shown = quoted(v) if isinstance(v, (str, int)) and not isinstance(v, bool) else typename(v)
+                    ctx.err(doc, path + ("values", i), f"values of '{name}' must be words (letters, digits, _), got {shown}")
                     continue
                 if str(v) in vals:
                     ctx.err(doc, path + ("values", i), f"value '{v}' of '{name}' listed twice")

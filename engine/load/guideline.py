@@ -15,15 +15,18 @@ from ..model import Branch, FactSpec, Flowchart, Guideline, Node, Rule
 from ._context import (
     Ctx,
     check_keys,
+    check_url,
     expect_list,
     expect_map,
     get_text,
     is_name,
     read_source,
+    read_summary,
     source_hash,
 )
 from .dictionary import read_actions, read_dictionary
 from .find import resolve, root_for
+from .modules import read_modules
 from .rules import (
     RawRule,
     asked_facts,
@@ -55,6 +58,8 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
         ctx.err(doc, ("guideline", "id"), f"guideline id '{gid}' must equal its folder name '{file.parent.name}'")
     for k in ("title", "version", "publisher", "source"):
         get_text(ctx, doc, ("guideline", k), meta.get(k), k, required=True)
+    if isinstance(meta.get("source"), str):
+        check_url(ctx, doc, ("guideline", "source"), meta["source"])
 
     # pass 1: declare derived facts from score modules, the guideline's rules and overlays
     derived: dict[str, FactSpec] = {}
@@ -103,6 +108,7 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
         ctx.err(doc, ("guideline", "entry"), f"entry flowchart '{entry}' does not exist", suggest(str(entry), flowcharts))
     for odoc, odata in overlay_docs:
         _overlay_nodes(ctx, odoc, odata.get("nodes"), nodes)
+    modules, modules_file = read_modules(ctx, file)
 
     declared = [str(f) for f in expect_list(ctx, doc, ("facts",), data.get("facts"), "facts")]
     for j, f in enumerate(declared):
@@ -140,6 +146,8 @@ def load_guideline(name: str | os.PathLike[str], *, root: Path | None = None, ov
         sha256=source_hash(ctx.docs),
         location=doc.where(()),
         overlays=tuple(str(o) for o in overlays),
+        modules=modules,
+        modules_file=modules_file,
     )
 
 
@@ -236,7 +244,13 @@ def _node(
             cond = condition(ctx, doc, bp + ("when",), b["when"], scope)
             if cond is not None:
                 node.branches.append(
-                    Branch(when=cond, to=str(b["to"]), note=get_text(ctx, doc, bp + ("note",), b.get("note"), "note"), location=doc.where(bp + ("to",)))
+                    Branch(
+                        when=cond,
+                        to=str(b["to"]),
+                        note=get_text(ctx, doc, bp + ("note",), b.get("note"), "note"),
+                        location=doc.where(bp + ("to",)),
+                        label=get_text(ctx, doc, bp + ("label",), b.get("label"), "label"),
+                    )
                 )
         node.otherwise = None if raw.get("otherwise") is None else str(raw["otherwise"])
         if node.otherwise:
@@ -248,6 +262,7 @@ def _node(
                 ctx.err(doc, p + ("actions", j), f"unknown action code '{code}' (add it to guidelines/actions.yaml)", suggest(str(code), actions))
         node.actions = tuple(str(c) for c in codes)
         node.text = get_text(ctx, doc, p + ("text",), raw.get("text"), "text", required=(kind == "action"))
+        node.summary = read_summary(ctx, doc, p, raw)
         if kind == "action":
             if not codes:
                 ctx.err(doc, p, f"action node '{nid}' needs actions: (codes from the action list)")

@@ -24,6 +24,7 @@ from ._context import (
     get_text,
     is_name,
     read_source,
+    read_summary,
     typename,
 )
 from .dictionary import fact_spec
@@ -151,7 +152,19 @@ def compile_rule(ctx: Ctx, rr: RawRule, scope: Mapping[str, FactSpec], actions: 
             ctx.err(doc, p + ("if_recommended", j), f"unknown action code '{code}'", suggest(code, actions))
     if when is None and not recs and "when" not in r:
         ctx.err(doc, p, f"alert '{rid}' needs when: and/or if_recommended:")
-    return Rule(id=rid, kind="alert", location=loc, source=source, note=note, when=when, text=text, severity=severity, if_recommended=recs, origin=rr.origin)
+    return Rule(
+        id=rid,
+        kind="alert",
+        location=loc,
+        source=source,
+        note=note,
+        when=when,
+        text=text,
+        severity=severity,
+        if_recommended=recs,
+        origin=rr.origin,
+        summary=read_summary(ctx, doc, p, r),
+    )
 
 
 def order_rules(ctx: Ctx, rules: list[Rule]) -> list[Rule]:

@@ -119,6 +119,7 @@ def load_score(sid: str, root: Path | None = None) -> tuple[ScoreModule, Guideli
     ordered = order_rules(ctx, all_rules)
     ctx.sink.raise_if_errors()
     module = modules[sid]
+    module.required_modules = tuple(m for s, m in modules.items() if s != sid)
     asks = asked_facts(ordered, [], dictionary)
     g = Guideline(
         id=f"score:{sid}",

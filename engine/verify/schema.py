@@ -19,7 +19,7 @@ from ..format import ELEMENTS, NODE_KINDS, Key
 
 __all__ = ["KINDS", "schema", "schema_text", "shipped_path"]
 
-KINDS = ("guideline", "facts", "actions", "score", "overlay")
+KINDS = ("guideline", "facts", "actions", "score", "overlay", "modules")
 BASE_URL = "https://guidewalk.invalid/schema"
 NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 SNAKE = r"^[a-z][a-z0-9_]*$"
@@ -28,6 +28,7 @@ _PRIMITIVES: dict[str, dict[str, Any]] = {
     "text": {"type": "string"},
     "name": {"type": "string", "pattern": NAME},
     "name?": {"type": ["string", "null"]},
+    "text?": {"type": ["string", "null"]},
     "version": {"type": ["string", "number"]},
     "number": {"type": "number"},
     "boolean": {"type": "boolean"},
@@ -113,7 +114,7 @@ def _node() -> dict[str, Any]:
 
 def _definitions() -> dict[str, Any]:
     defs: dict[str, Any] = {"source": _source(), "rule": _rule(), "node": _node()}
-    for element in ("guideline metadata", "fact", "action", "case", "flowchart", "branch", "score header", "overlay header", "overlay node"):
+    for element in ("guideline metadata", "fact", "action", "case", "flowchart", "branch", "score header", "overlay header", "overlay node", "module"):
         defs[_def_name(element)] = _object(element)
     return defs
 
@@ -129,7 +130,8 @@ def _wrap(kind: str, title: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def schema(kind: str = "guideline") -> dict[str, Any]:
-    """The JSON Schema of one kind of guidewalk file: guideline, facts, actions or score."""
+    """The JSON Schema of one kind of guidewalk file: guideline, facts, actions, score, overlay or
+    modules (guidelines/<id>/modules.yaml)."""
     if kind == "guideline":
         return _wrap(kind, "guidewalk guideline file", _object("guideline file"))
     if kind == "facts":
@@ -140,6 +142,8 @@ def schema(kind: str = "guideline") -> dict[str, Any]:
         return _wrap(kind, "guidewalk score module", _object("score module"))
     if kind == "overlay":
         return _wrap(kind, "guidewalk local protocol overlay", _object("overlay"))
+    if kind == "modules":
+        return _wrap(kind, "guidewalk module coverage of a guideline", {"type": "array", "items": _ref("module"), "minItems": 1})
     raise ValueError(f"unknown schema kind '{kind}' (one of {', '.join(KINDS)})")
 
 

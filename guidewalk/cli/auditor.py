@@ -5,7 +5,7 @@ Heavy imports (graphviz, the renderers) happen inside the handlers.
     guidewalk render GUIDELINE [-o FILE.svg] [--facts CASE | --trace RESULT.json] [--flowchart F]
     guidewalk render --all [-o DIR]      rebuild flowcharts/*.svg (the committed drawings)
     guidewalk render --all --check       exit 1 when a committed SVG is stale or missing
-    guidewalk report GUIDELINE --facts CASE [-o report.html] [--format html|json]
+    guidewalk report GUIDELINE --facts CASE [-o report.html] [--format html|json] [--patient-id P --date D --mdo TEXT]
     guidewalk replay RECORD.json [--guideline PATH]    exit 0 identical, 1 different
 """
 
@@ -106,18 +106,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
     from guidewalk.engine.walk import run
-    from guidewalk.render.report import make_record, record_json, render_html
+    from guidewalk.render.report import MISSING_DRAWING, make_record, record_json, render_html
+    from guidewalk.render.report_layout import report_header
 
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")
+    header = report_header(args.patient_id, args.date, args.mdo)  # checked before anything is walked
     g = load_guideline(args.guideline, overlays=args.overlay or ())
     case = read_case(args.facts, g.actions)
     result = run(g, case, flowchart=args.flowchart, rules=backend(args.rules))
-    record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline))
+    record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline), header=header)
     if args.why_not:
         from guidewalk.engine.verify.whynot import why_not
 
         record["why_not"] = [why_not(g, case.values, t, flowchart=args.flowchart).to_json() for t in args.why_not]
-    _write(args.output, record_json(record) if fmt == "json" else render_html(g, record))
+    text = record_json(record) if fmt == "json" else render_html(g, record)
+    _write(args.output, text)
+    if fmt == "html" and 'id="no-drawing"' in text:
+        sys.stderr.write(f"warning: {MISSING_DRAWING}\n")
     if args.output:
         sys.stderr.write(f"wrote {args.output} (status {result.status}; guideline {g.id} {g.version}, sha256 {g.sha256[:12]}…)\n")
     return 2 if result.status == "invalid_facts" else 0

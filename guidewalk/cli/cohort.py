@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
 import time
-from typing import IO, Any
+from typing import Any
 
-from guidewalk.engine.audit import audit
+from guidewalk.engine.audit import BytesSink, audit
 
 __all__ = ["cmd_audit", "cmd_cohort"]
 
 
 def _text_summary(s: dict[str, Any]) -> str:
     st = s["status"]
+    rows = s["rows"]
     lines = [
         f"{s['guideline']['id']} {s['guideline']['version']} — flowchart '{s['flowchart']}' — {s['patients']:,} patients "
         f"(rules backend: {s['engine']['rules_backend']})",
+        f"rows: {rows['read']:,} read = {rows['walked']:,} walked + {rows['invalid']:,} invalid (not walked)"
+        + (f"; {rows['blank_lines_skipped']:,} blank lines skipped" if rows["blank_lines_skipped"] else ""),
         "status: " + ", ".join(f"{k} {v:,}" for k, v in st.items()),
     ]
     if s["recommendations"]["actions"]:
@@ -45,20 +49,37 @@ def _text_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    """Outputs are whole or absent: the per-patient lines, the summary and the HTML page are
+    written to temporary files and renamed at the end; the previous ones are removed when the
+    audit starts, so an interrupted run never leaves a partial or stale result that looks
+    complete."""
+    from guidewalk.engine.atomic import AtomicFile
+
     jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
     executor = None
     if args.dask is not None:
         from guidewalk.engine.audit.dask import dask_executor
 
         executor = dask_executor(None if args.dask == "local" else args.dask, n_workers=jobs)
-    out_fh: IO[bytes]
-    close = False
-    if args.output and args.output != "-":
-        out_fh = open(args.output, "wb", buffering=1 << 20)
-        close = True
-    else:
+    to_file = bool(args.output and args.output != "-")
+    targets = [p for p in (args.output if to_file else None, args.summary, args.html) if p]
+    for p in targets:
+        if os.path.isdir(p):
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", p)
+    out = AtomicFile(args.output, "wb", buffering=1 << 20) if to_file else None
+    summary_file = AtomicFile(args.summary, "w", encoding="utf-8") if args.summary else None
+    html_file = AtomicFile(args.html, "w", encoding="utf-8") if args.html else None
+    files = [f for f in (out, summary_file, html_file) if f is not None]
+    sink: BytesSink = _Deferred(out) if out is not None else sys.stdout.buffer
+
+    def start() -> None:  # the inputs are accepted: the previous results are stale from here on
+        for f in files:  # each can be written (else the audit stops before reading a row)
+            f.open()
+        for p in targets:
+            if os.path.isfile(p):
+                os.unlink(p)
         sys.stdout.flush()
-        out_fh = sys.stdout.buffer
+
     progress = sys.stderr if sys.stderr.isatty() and not args.quiet else None
     started = time.perf_counter()
     try:
@@ -69,7 +90,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             reason=args.reason,
             mapping=args.mapping,
             flowchart=args.flowchart,
-            out=out_fh,
+            out=sink,
             jobs=jobs,
             engine=args.engine,
             rules=args.rules,
@@ -78,28 +99,46 @@ def cmd_audit(args: argparse.Namespace) -> int:
             overlays=tuple(args.overlay or ()),
             executor=executor,
             progress=progress,
+            locale=args.locale,
+            delimiter="\t" if args.delimiter == "tab" else args.delimiter,
+            encoding=args.encoding,
+            on_start=start,
         )
-    finally:
-        if close:
-            out_fh.close()
-        else:
-            out_fh.flush()
-    secs = time.perf_counter() - started
-    if args.summary:
-        with open(args.summary, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    if args.html:
-        from guidewalk.render.audit_html import render_html
+        secs = time.perf_counter() - started
+        if out is None:
+            sys.stdout.buffer.flush()
+        if summary_file is not None and summary_file.fh is not None:
+            summary_file.fh.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        if html_file is not None and html_file.fh is not None:
+            from guidewalk.render.audit_html import render_html
 
-        with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(render_html(summary))
+            html_file.fh.write(render_html(summary))
+        for f in files:
+            f.commit()
+    except BaseException:
+        for f in files:
+            f.discard()
+        raise
     if not args.quiet:
         text = (
             _text_summary(summary)
             + f"{summary['patients']:,} patients in {secs:.2f} s ({summary['patients'] / secs if secs else 0:,.0f}/s, {jobs} job(s){', dask' if executor else ''})\n"
         )
-        (sys.stdout if close else sys.stderr).write(text)
+        (sys.stdout if to_file else sys.stderr).write(text)
     return 0
+
+
+class _Deferred:
+    """The output file, opened when the audit starts (so a refused input leaves the previous
+    results in place)."""
+
+    def __init__(self, target: Any):
+        self.target = target
+
+    def write(self, data: bytes) -> int:
+        fh = self.target.fh
+        assert fh is not None, "the audit writes only after it has started"
+        return int(fh.write(data))
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:

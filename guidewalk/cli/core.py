@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 def cmd_list(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_guideline, require_guidelines
 
+    if args.coverage is not None:
+        return _coverage(args)
     rows: list[dict[str, Any]] = []
     status = 0
     for gid in require_guidelines():
@@ -33,6 +35,30 @@ def cmd_list(args: argparse.Namespace) -> int:
         for r in rows:
             out(f"{r['id']:<34} {r['version'] or '-':<10} {r['title']}\n")
     return status
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    """`list --coverage [GUIDELINE]`: per module its title, coverage and reason, with totals."""
+    from guidewalk.engine.load import load_guideline, require_guidelines
+    from guidewalk.render.text import coverage_text
+
+    guidelines = [load_guideline(gid) for gid in ([args.coverage] if args.coverage else require_guidelines())]
+    if args.format == "json":
+        rows = [
+            {
+                "id": g.id,
+                "title": g.title,
+                "version": g.version,
+                "modules_file": g.modules_file,
+                "modules": [m.to_json() for m in g.modules],
+                "totals": {"modules": len(g.modules), **g.coverage_counts()},
+            }
+            for g in guidelines
+        ]
+        out(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    else:
+        out("\n".join(coverage_text(g) for g in guidelines))
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -66,9 +92,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 ok.append(f"score {module.id}: {len(module.rules)} rules, verification {module.verification}")
             else:
                 g = load_guideline(t)
-                from guidewalk.engine.checks import networkx_checks
+                from guidewalk.engine.checks import networkx_checks, readability_checks
 
                 problems.extend(p for p in networkx_checks(g.nodes, g.flowcharts) if str(p) not in seen)
+                problems.extend(readability_checks(g))
                 ok.append(f"{g.id} {g.version}: {len(g.nodes)} nodes, {len(g.rules)} rules, {len(g.asks)} facts asked")
         except LoadError as exc:
             for p in exc.problems:
@@ -136,7 +163,8 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from guidewalk.engine.load import load_score, score_ids
-    from guidewalk.engine.scores import calculate, describe, describe_text, result_text
+    from guidewalk.engine.scores import calculate, describe, describe_text
+    from guidewalk.render.score_text import result_text
 
     if args.list or not args.name:
         ids = score_ids()
@@ -153,7 +181,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         out(json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else describe_text(d))
         return 0
     res = calculate(module, g, _load_case(args.facts))
-    out(json.dumps(res, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result_text(res))
+    out(json.dumps(res, indent=2, ensure_ascii=False) + "\n" if args.format == "json" else result_text(res, g))
     return 2 if res["status"] == "invalid_facts" else 0
 
 

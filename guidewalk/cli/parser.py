@@ -61,7 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     # -- everyone
-    s = _command(sub, "list", "core:cmd_list", "the guidelines available, with id and version")
+    s = _command(sub, "list", "core:cmd_list", "the guidelines available, with id and version; --coverage: their modules and how far each is encoded")
+    s.add_argument(
+        "--coverage",
+        nargs="?",
+        const="",
+        metavar="GUIDELINE",
+        help="every module of the guideline text (of each guideline, or of GUIDELINE) with its coverage (encoded | partly | not encoded), the reason, and totals",
+    )
     _formats(s, "text", "json")
 
     s = _command(sub, "run", "core:cmd_run", "walk a guideline for one case")
@@ -172,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="why_not",
         help="also explain the smallest change of facts that would lead to this node or action code (repeatable)",
     )
+    s.add_argument("--patient-id", metavar="PSEUDONYM", help="the patient's pseudonymous id for the report header (never a BSN; stored in the record)")
+    s.add_argument("--date", metavar="YYYY-MM-DD", help="the date of the consultation or meeting, for the report header")
+    s.add_argument("--mdo", metavar="TEXT", help="the multidisciplinary meeting (MDO) that discussed the case, for the report header")
 
     s = _command(sub, "replay", "auditor:cmd_replay", "re-run a recorded case (report JSON or HTML) with the current guideline and engine")
     s.add_argument("record", help="record made by `guidewalk report --format json` (or the HTML report)")
@@ -199,6 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rules", choices=_BACKENDS, default="builtin", help="rules backend with --engine walk")
     s.add_argument("--id", metavar="COLUMN", help="column with a patient identifier to copy into the per-patient output")
     s.add_argument("--format", choices=("csv", "jsonl", "parquet"), help="input format (default: from the suffix)")
+    s.add_argument(
+        "--delimiter",
+        choices=(",", ";", "tab"),
+        help="CSV field separator (default: found from the header; Dutch Excel writes ';')",
+    )
+    s.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help="text encoding of a CSV or JSON Lines file (default: UTF-8; Dutch Excel writes cp1252); a file that is not UTF-8 is refused",
+    )
+    s.add_argument(
+        "--locale",
+        choices=("nl", "en"),
+        help="read numbers written with separators: nl = 1.000,5 (Dutch Excel), en = 1,000.5 (default: such numbers are refused with the reason)",
+    )
     s.add_argument("--overlay", action="append", metavar="FILE", help="local protocol overlay (repeatable)")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no text summary")
 
@@ -247,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     _formats(s, "text", "json")
 
     s = _command(sub, "schema", "author:cmd_schema", "print the JSON Schema of guideline files (for editors)")
-    s.add_argument("--kind", choices=("guideline", "facts", "actions", "score", "overlay"), default="guideline")
+    s.add_argument("--kind", choices=("guideline", "facts", "actions", "score", "overlay", "modules"), default="guideline")
     s.add_argument("--path", action="store_true", help="print where the shipped schema file is")
     s.add_argument("--write", action="store_true", help="regenerate the shipped schema files")
     s.add_argument("--markdown", action="store_true", help="print the format reference (every element and key) as Markdown")

@@ -24,7 +24,7 @@ from guidewalk.engine.fhir.bindings import GW_GUIDELINE, GW_OVERRIDE, Binding, B
 from guidewalk.engine.fhir.summary import LIMIT, shorten, summary_of
 from guidewalk.engine.model import Guideline
 from guidewalk.engine.trace import Result
-from guidewalk.render.text import show_value
+from guidewalk.render.text import STRENGTH_WORDS, show_value
 
 __all__ = ["Card", "cards_for_result", "warning_card", "OVERRIDE_REASONS", "check_response", "md", "code", "DISCLAIMER"]
 
@@ -149,11 +149,19 @@ def _path_block(ctx: Context, upto: str | None = None) -> list[str]:
     return lines
 
 
+def _strength_line(strength: str | None) -> list[str]:
+    """How strongly the guideline words it (its source's verb form); nothing when the source does not say."""
+    if strength not in STRENGTH_WORDS:
+        return []
+    return ["", f"**Strength:** {md(strength)} — {md(STRENGTH_WORDS[str(strength)])} it (the verb form of the guideline text)."]
+
+
 def _recommendation_card(ctx: Context, rec: Any) -> Card:
     g = ctx.g
     node = g.nodes.get(rec.node)
     summary = summary_of(node, rec.text)
-    detail = [f"**The guideline recommends:** {md(rec.text)}"]
+    head = STRENGTH_WORDS.get(rec.strength or "", STRENGTH_WORDS["directive"])
+    detail = [f"**{md(head[0].upper() + head[1:])}:** {md(rec.text)}"] + _strength_line(rec.strength)
     if rec.actions:
         detail += ["", "**Action codes:** " + ", ".join(f"{code(a)} ({md(g.actions.get(a) or a)})" for a in rec.actions)]
     if rec.note:
@@ -182,7 +190,7 @@ def _recommendation_card(ctx: Context, rec: Any) -> Card:
 def _alert_card(ctx: Context, alert: Any) -> Card:
     g = ctx.g
     rule = next((r for r in g.rules if r.id == alert.rule), None)
-    detail = [md(alert.text)]
+    detail = [md(alert.text)] + _strength_line(alert.strength)
     if alert.note:
         detail += ["", f"**Note:** {md(alert.note)}"]
     if alert.inputs:

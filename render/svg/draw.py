@@ -10,11 +10,13 @@ from __future__ import annotations
 import html
 import re
 import textwrap
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from guidewalk.engine.model import Guideline, Node, Source
 
-from ..text import show_number, show_value
+from ..text import STRENGTH_BADGE, STRENGTH_WORDS, show_number, show_value
+from .fit import fit_viewbox, path_ids
 from .overlay import EdgeRef, Overlay, edge_refs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,17 +32,25 @@ _KIND_PEN = {"decision": "#a07800", "action": "#3c7a3c", "end": "#4b4b8f"}
 _PATH_FILL, _PATH_PEN = "#d6e6ff", "#1f4e9e"
 _STOP_FILL, _STOP_PEN = "#ffe1b8", "#c25e00"
 _DIM_FILL, _DIM_PEN, _DIM_TEXT = "#f6f6f6", "#c9c9c9", "#9b9b9b"
+# the strength badge of a recommendation (its source's verb form)
+_STRENGTH_PEN = {"directive": "#0b5563", "conditional": "#6a3d9a"}
+_STRENGTH_MARK = {"directive": "●", "conditional": "○"}
 
 
 # --------------------------------------------------------------------------- text helpers
 
 
+# characters XML 1.0 does not allow (graphviz refuses the label): shown as escapes instead
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def esc(text: Any) -> str:
     """Escape text for a graphviz HTML-like label (and hence for the SVG it becomes)."""
-    return html.escape(str(text), quote=True).replace("&#x27;", "&#39;")
+    t = _NOT_XML.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), str(text))
+    return html.escape(t, quote=True).replace("&#x27;", "&#39;")
 
 
-def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = True) -> list[str]:
+def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = False) -> list[str]:
     lines: list[str] = []
     for para in str(text).splitlines() or [""]:
         lines += textwrap.wrap(para, width=width, break_long_words=break_words, break_on_hyphens=False) or [""]
@@ -50,7 +60,7 @@ def _wrap(text: str, width: int, max_lines: int = 8, *, break_words: bool = True
 
 
 def _lines(
-    text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = True
+    text: str, width: int, *, bold: bool = False, size: int | None = None, color: str | None = None, max_lines: int = 8, break_words: bool = False
 ) -> str:
     body = "<BR/>".join(esc(line) for line in _wrap(text, width, max_lines, break_words=break_words))
     if bold:
@@ -84,7 +94,7 @@ def _source_text(src: Source) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """The URL if it is http(s) (sources are web pages); anything else is not linked."""
-    if url and re.match(r"(?i)^https?://[^\s]+$", url.strip()):
+    if url and re.match(r"(?i)^https?://[^\s\x00-\x1f\x7f]+$", url.strip()):
         return url.strip()
     return None
 
@@ -111,6 +121,11 @@ def _node_label(node: Node, g: Guideline, ov: Overlay | None, state: str) -> str
         if node.title and node.question:
             rows.append(_lines(node.title, 30, size=9, color=muted or "#555555"))
     else:
+        strength = node.source.strength if node.source else None
+        if strength in STRENGTH_BADGE:
+            rows.append(
+                _lines(f"{_STRENGTH_MARK[str(strength)]} {STRENGTH_BADGE[str(strength)]}", 40, bold=True, size=9, color=muted or _STRENGTH_PEN[str(strength)])
+            )
         if node.title:
             rows.append(_lines(node.title, 34, bold=True, color=muted))
         rows.append(_lines(node.text or "", 34, size=10, color=muted, max_lines=6))
@@ -140,6 +155,8 @@ def _node_attrs(node: Node, ov: Overlay | None) -> tuple[dict[str, str], str]:
     style = "filled" if node.kind != "end" else "filled,rounded"
     fill, pen, width = _KIND_FILL[node.kind], _KIND_PEN[node.kind], "1.2"
     classes = [f"kind-{node.kind}"]
+    if node.kind != "decision" and node.source and node.source.strength in STRENGTH_BADGE:
+        classes.append(f"strength-{node.source.strength}")
     if state == "path":
         fill, pen, width = _PATH_FILL, _PATH_PEN, "2.5"
         classes.append("on-path")
@@ -159,21 +176,33 @@ def _node_attrs(node: Node, ov: Overlay | None) -> tuple[dict[str, str], str]:
         "margin": "0.12,0.06" if node.kind != "decision" else "0.05,0.04",
         "class": " ".join(classes),
     }
+    if state in ("path", "stop"):
+        attrs["group"] = "path"  # dot keeps the edges between one group's nodes straight: the path as a spine
     return attrs, state
 
 
-def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None) -> graphviz.Digraph:
-    """The graphviz graph of a guideline (all flowcharts, or one), with an optional case."""
+def to_dot(
+    g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None, flowcharts: Sequence[str] | None = None, labels: bool = True
+) -> graphviz.Digraph:
+    """The graphviz graph of a guideline (all flowcharts, one, or those named in `flowcharts`;
+    targets in the others become jump stubs), with an optional case. `labels=False` leaves out
+    the title and the flowcharts' captions (a page that captions the drawing itself)."""
     import graphviz
 
-    if flowchart is not None and flowchart not in g.flowcharts:
-        from guidewalk.engine.errors import RunError
+    chosen = [flowchart] if flowchart is not None else list(flowcharts or ())
+    for f in chosen:
+        if f not in g.flowcharts:
+            from guidewalk.engine.errors import RunError
 
-        raise RunError(f"no flowchart '{flowchart}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
-    fcs = [g.flowcharts[flowchart]] if flowchart else list(g.flowcharts.values())
+            raise RunError(f"no flowchart '{f}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
+    fcs = [g.flowcharts[f] for f in chosen] if chosen else list(g.flowcharts.values())
     drawn = {n for fc in fcs for n in fc.nodes}
     dot = graphviz.Digraph(name=g.id, engine="dot")
-    title = f"{g.title} — version {g.version}" + (f" — flowchart {g.flowcharts[flowchart].title}" if flowchart else "")
+    title = f"{g.title} — version {g.version}"
+    if flowchart:
+        title += f" — flowchart {g.flowcharts[flowchart].title}"
+    elif chosen and len(chosen) < len(g.flowcharts):
+        title += " — flowcharts " + ", ".join(g.flowcharts[f].title for f in chosen)
     dot.attr(
         "graph",
         rankdir="TB",
@@ -184,7 +213,7 @@ def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | Non
         fontsize="16",
         labelloc="t",
         labeljust="l",
-        label="<" + _lines(title, 120, bold=True, size=16) + ">",
+        label="<" + _lines(title, 120, bold=True, size=16) + ">" if labels else "",
         id="guideline",
         bgcolor="white",
         pad="0.2",
@@ -194,7 +223,7 @@ def to_dot(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | Non
     for fc in fcs:
         with dot.subgraph(name=f"cluster_{fc.id}") as sub:
             sub.attr(
-                label="<" + _lines(f"{fc.title}  ({fc.id})", 90, bold=True, size=13) + ">",
+                label="<" + _lines(f"{fc.title}  ({fc.id})", 90, bold=True, size=13) + ">" if labels else "",
                 id=_attr(f"cluster-{fc.id}"),
                 style="rounded,dashed",
                 color="#8c8c8c",
@@ -285,6 +314,7 @@ def _edge_attrs(e: EdgeRef, ov: Overlay | None) -> dict[str, Any]:
         if e.id in ov.taken:
             color, fontcolor, width = _PATH_PEN, _PATH_PEN, "3"
             classes.append("on-path")
+            attrs["weight"] = "8"  # dot keeps heavy edges short and vertical
             if e.id in ov.evaluated:
                 label = f"✔ {label}"
         elif e.id in ov.evaluated:
@@ -298,7 +328,9 @@ def _edge_attrs(e: EdgeRef, ov: Overlay | None) -> dict[str, Any]:
             color, fontcolor = "#d4d4d4", "#b4b4b4"
             classes.append("off-path")
     if label:
-        attrs["label"] = "<" + _lines(label, 30, size=9, color=fontcolor, max_lines=6, break_words=False) + ">"
+        attrs["label"] = "<" + _lines(label, 30, size=9, color=fontcolor, max_lines=6) + ">"
+    if e.condition:
+        attrs["tooltip"] = _attr(e.condition if e.condition == e.label else f"{e.label} — when {e.condition}")
     attrs.update(color=color, penwidth=width, style=style)
     attrs["class"] = " ".join(classes)
     return attrs
@@ -312,6 +344,9 @@ def _legend(dot: graphviz.Digraph, ov: Overlay | None) -> None:
         f'<TR><TD BGCOLOR="{_KIND_FILL["end"]}">▢ end</TD><TD ALIGN="LEFT">the walk ends here</TD></TR>',
         '<TR><TD>- - -▸</TD><TD ALIGN="LEFT">otherwise (no branch holds)</TD></TR>',
         '<TR><TD>✎ note</TD><TD ALIGN="LEFT">the node has a note (hover: source and note)</TD></TR>',
+    ] + [
+        f'<TR><TD><FONT COLOR="{_STRENGTH_PEN[s]}"><B>{_STRENGTH_MARK[s]} {esc(STRENGTH_BADGE[s])}</B></FONT></TD><TD ALIGN="LEFT">{s}: {esc(STRENGTH_WORDS[s])} it</TD></TR>'
+        for s in STRENGTH_BADGE
     ]
     if ov is not None:
         rows += [
@@ -377,18 +412,37 @@ def _pipe(dot: graphviz.Digraph) -> tuple[float, float, str, str]:
     return float(m.group(1)), float(m.group(2)), m.group(3), inner
 
 
-def render_svg(g: Guideline, overlay: Overlay | None = None, *, flowchart: str | None = None) -> str:
+def render_svg(
+    g: Guideline,
+    overlay: Overlay | None = None,
+    *,
+    flowchart: str | None = None,
+    flowcharts: Sequence[str] | None = None,
+    fit: bool = False,
+    side: bool = True,
+) -> str:
     """The SVG text: the flowchart(s) with the side column (legend, case panel) to the right.
-    Deterministic: no version or time stamps."""
-    w1, h1, vb1, inner1 = _pipe(to_dot(g, overlay, flowchart=flowchart))
-    w2, h2, vb2, inner2 = _pipe(side_dot(overlay))
-    width, height = w1 + _GAP + w2, max(h1, h2)
+    `flowcharts` draws only those; `fit` (with a case) sets the view to the box around its path
+    (the rest stays in the markup, outside the view; no captions, the page gives them); `side=False` leaves out the side column
+    (a page that shows the case beside the drawing). Deterministic: no version or time stamps."""
+    w1, h1, vb1, inner1 = _pipe(to_dot(g, overlay, flowchart=flowchart, flowcharts=flowcharts, labels=not fit))
     meta = f'data-guideline="{esc(g.id)}" data-guideline-version="{esc(g.version)}"'
+    if overlay is not None and fit:
+        drawn = {n for f in ([flowchart] if flowchart else flowcharts or list(g.flowcharts)) for n in g.flowcharts[f].nodes}
+        box = fit_viewbox(inner1, w1, h1, path_ids(g, overlay, drawn))
+        if box is not None:
+            w1, h1, vb1 = box[2], box[3], " ".join(_n(v) for v in box)
+            meta += ' data-fit="path"'
+    w2, h2, vb2, inner2 = _pipe(side_dot(overlay)) if side else (0.0, 0.0, "", "")
+    width, height = (w1 + _GAP + w2, max(h1, h2)) if side else (w1, h1)
     if flowchart:
         meta += f' data-flowchart="{esc(flowchart)}"'
+    elif flowcharts:
+        meta += f' data-flowcharts="{esc(" ".join(flowcharts))}"'
     if overlay is not None:
         meta += f' data-status="{esc(overlay.status)}"'
     title = f"{g.title} ({g.id} {g.version})" + (f", flowchart {flowchart}" if flowchart else "")
+    side_svg = f'<svg id="side" x="{_n(w1 + _GAP)}" y="0" width="{_n(w2)}" height="{_n(h2)}" viewBox="{vb2}">{inner2}</svg>\n' if side else ""
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" {meta} '
@@ -396,7 +450,7 @@ def render_svg(g: Guideline, overlay: Overlay | None = None, *, flowchart: str |
         f"<title>{esc(title)}</title>\n"
         f'<rect width="100%" height="100%" fill="white"/>\n'
         f'<svg id="flow" x="0" y="0" width="{_n(w1)}" height="{_n(h1)}" viewBox="{vb1}">{inner1}</svg>\n'
-        f'<svg id="side" x="{_n(w1 + _GAP)}" y="0" width="{_n(w2)}" height="{_n(h2)}" viewBox="{vb2}">{inner2}</svg>\n'
+        f"{side_svg}"
         "</svg>\n"
     )
 

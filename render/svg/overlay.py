@@ -26,7 +26,8 @@ class EdgeRef:
     target: str
     kind: str  # "branch" | "otherwise" | "next"
     index: int  # branch index (0-based); 0 for otherwise/next
-    label: str  # readable condition, "otherwise" or ""
+    label: str  # the branch in words (its `label`), else its readable condition; "otherwise" or ""
+    condition: str = ""  # the readable condition (a branch's), shown as the edge's tooltip
 
 
 def edge_refs(g: Guideline) -> list[EdgeRef]:
@@ -34,15 +35,16 @@ def edge_refs(g: Guideline) -> list[EdgeRef]:
     out: list[EdgeRef] = []
     seen: dict[str, int] = {}
 
-    def add(src: str, dst: str, kind: str, index: int, label: str) -> None:
+    def add(src: str, dst: str, kind: str, index: int, label: str, condition: str = "") -> None:
         base = f"edge-{src}-{dst}"
         n = seen.get(base, 0) + 1
         seen[base] = n
-        out.append(EdgeRef(base if n == 1 else f"{base}-{n}", src, dst, kind, index, label))
+        out.append(EdgeRef(base if n == 1 else f"{base}-{n}", src, dst, kind, index, label, condition))
 
     for node in _ordered_nodes(g):
         for i, b in enumerate(node.branches):
-            add(node.id, b.to, "branch", i, readable(b.when.expr))
+            condition = b.when.readable or readable(b.when.expr)
+            add(node.id, b.to, "branch", i, b.label or condition, condition)
         if node.otherwise:
             add(node.id, node.otherwise, "otherwise", 0, "otherwise")
         if node.next:
