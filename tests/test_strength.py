@@ -78,7 +78,8 @@ def test_report_badges() -> None:
 
     g, result = _lecture()
     html = render_html(g, make_record(g, result), svg="<svg/>")
-    assert html.count('class="strength strength-conditional"') == sum(1 for r in result.recommendations if r.strength == "conditional") + sum(
+    # one titled badge per recommendation and alert (the path list and the legend repeat them untitled)
+    assert html.count('class="strength strength-conditional" title=') == sum(1 for r in result.recommendations if r.strength == "conditional") + sum(
         1 for a in result.alerts if a.strength == "conditional"
     )
     assert 'class="strength strength-directive"' in html and ">suggests considering</span>" in html
