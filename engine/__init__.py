@@ -26,6 +26,8 @@ The core, one module a step:
 * :mod:`.walk` — the walk (the one decision semantics, ``choose``); :mod:`.trace` — the Result
 * :mod:`.scores` — one score module as a calculator; :mod:`.score_inputs` — which of its inputs
   apply to one patient; :mod:`.resources` — shipped data
+* :mod:`.decision` — the team's decision next to the advice (concordance), one record
+* :mod:`.golden` — golden cases run and compared (`guidewalk test`, the test suite)
 
 The wings, each a folder that reads the loaded model and the walk's Result, never YAML:
 

@@ -17,6 +17,7 @@ __all__ = [
     "AlertJSON",
     "DerivationJSON",
     "FactErrorJSON",
+    "ClinicianDecisionJSON",
     "ResultJSON",
 ]
 
@@ -104,6 +105,15 @@ class FactErrorJSON(TypedDict, total=False):
     location: str
 
 
+class ClinicianDecisionJSON(TypedDict, total=False):
+    """What the clinician (or the MDO) decided: a case file's ``clinician_decision``."""
+
+    actions: list[str]
+    reason: str
+    by: str
+    date: str
+
+
 class ResultJSON(TypedDict, total=False):
     guideline: GuidelineRef
     engine: EngineRef
@@ -120,3 +130,7 @@ class ResultJSON(TypedDict, total=False):
     facts: dict[str, Any]
     unknown: list[str]
     unused_facts: list[str]
+    # only when the case carries a clinician_decision: the decision, and "concordant",
+    # "deviation_with_reason", "deviation_without_reason" or null (the walk is not complete)
+    clinician_decision: ClinicianDecisionJSON
+    concordance: str | None

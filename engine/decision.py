@@ -15,20 +15,31 @@ The web stepper, the audit and the CDS Hooks feedback endpoint all record this o
   codes recommended on the path (the audit's definition of a concordant patient);
 * ``deviation_with_reason`` / ``deviation_without_reason`` — otherwise, with or without a
   reason given. A decision with no actions (e.g. a card dismissed) is a deviation.
+
+A case file carries the decision under the reserved key ``clinician_decision``
+(:data:`DECISION_KEY`; :class:`engine.facts.CaseFacts` keeps it apart from the facts);
+:func:`with_decision` puts it, and :func:`assess` (the concordance of a *complete* walk; None
+when the walk reached no final recommendation), on a walk's :class:`~engine.trace.Result`.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _yaml
+from .contract import ClinicianDecisionJSON
 from .errors import LoadError, Location, Problem, suggest
 
-__all__ = ["ClinicianDecision", "concordance", "CONCORDANCE_VALUES", "KEYS"]
+if TYPE_CHECKING:
+    from .trace import Result
 
+__all__ = ["ClinicianDecision", "concordance", "assess", "with_decision", "CONCORDANCE_VALUES", "KEYS", "DECISION_KEY"]
+
+DECISION_KEY = "clinician_decision"  # the reserved key of a case file
 KEYS = ("actions", "reason", "by", "date")
 CONCORDANCE_VALUES = ("concordant", "deviation_with_reason", "deviation_without_reason")
 
@@ -46,7 +57,7 @@ class ClinicianDecision:
     def from_json(
         cls,
         raw: Any,
-        actions: Mapping[str, Any] | Iterable[str],
+        actions: Mapping[str, Any] | Iterable[str] | None,
         *,
         doc: _yaml.Doc | None = None,
         path: tuple[Any, ...] = ("clinician_decision",),
@@ -54,8 +65,9 @@ class ClinicianDecision:
     ) -> ClinicianDecision:
         """Check a ``clinician_decision`` mapping; every problem is reported at once, located
         (``file:line:col`` when `doc` is the loaded case file). `actions` is the guideline's
-        action list (``Guideline.actions``) or any collection of known codes."""
-        known = list(actions)
+        action list (``Guideline.actions``) or any collection of known codes; None checks the
+        codes as words only (a case read before its guideline is known)."""
+        known = list(actions) if actions is not None else None
         problems: list[Problem] = []
 
         def where(p: tuple[Any, ...]) -> Location:
@@ -80,7 +92,7 @@ class ClinicianDecision:
             for i, a in enumerate(acts):
                 if not isinstance(a, str) or not a.strip():
                     add(path + ("actions", i), f"an action code must be a word, got {a!r}")
-                elif a not in known:
+                elif known is not None and a not in known:
                     add(path + ("actions", i), f"unknown action code '{a}'", suggest(a, known))
                 elif a not in codes:
                     codes.append(a)
@@ -102,12 +114,14 @@ class ClinicianDecision:
             raise LoadError(problems)
         return cls(tuple(codes), texts["reason"], texts["by"], date)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"actions": list(self.actions)}
-        for k in ("reason", "by", "date"):
-            v = getattr(self, k)
-            if v is not None:
-                out[k] = v
+    def to_json(self) -> ClinicianDecisionJSON:
+        out: ClinicianDecisionJSON = {"actions": list(self.actions)}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.by is not None:
+            out["by"] = self.by
+        if self.date is not None:
+            out["date"] = self.date
         return out
 
 
@@ -127,3 +141,23 @@ def concordance(result: Any, decision: ClinicianDecision) -> str:
     if decision.actions and all(a in recommended for a in decision.actions):
         return "concordant"
     return "deviation_with_reason" if decision.reason else "deviation_without_reason"
+
+
+def assess(result: Any, decision: ClinicianDecision) -> str | None:
+    """:func:`concordance` for a walk that reached its recommendation (status ``complete``);
+    None otherwise: a walk that stopped for facts, or invalid facts, recommends nothing final
+    to compare with (the audit's "not assessable")."""
+    status = result.get("status") if isinstance(result, Mapping) else getattr(result, "status", "complete")
+    return concordance(result, decision) if status == "complete" else None
+
+
+def with_decision(result: Result, case: Any, actions: Mapping[str, Any] | Iterable[str]) -> Result:
+    """`result`, given the case's decision (checked against `actions`, located in the case file)
+    and its concordance; `result` itself when the case carries no decision. `case` is a
+    :class:`~engine.facts.CaseFacts` or a :class:`ClinicianDecision`."""
+    decision = case if isinstance(case, ClinicianDecision) else case.decision_for(actions)
+    if decision is None:
+        return result
+    out = copy.copy(result)  # a result may be cached (the stepper's): never changed in place
+    out.decision, out.concordance = decision, assess(result, decision)
+    return out

@@ -7,12 +7,13 @@ word `unknown` means "asked, not known" and is kept apart from an absent fact.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import _yaml
 from .contract import FactErrorJSON
+from .decision import DECISION_KEY, ClinicianDecision
 from .errors import LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .fact_types import BadValue, coerce_value, parse_number, quoted, to_json_value
@@ -63,10 +64,36 @@ class Positions(Protocol):
 @dataclass(frozen=True)
 class CaseFacts:
     """One case's facts as entered (fact name -> value), with where each came from when they
-    were read from a file or a record, so an error can name the file, line and column."""
+    were read from a file or a record, so an error can name the file, line and column.
+
+    A ``clinician_decision`` among the values is taken out of them: `decision_raw` keeps it as
+    written and `decision` is it checked (structure, date, codes as words; LoadError when
+    bad); :meth:`decision_for` checks its codes against a guideline's action list."""
 
     values: Mapping[str, Any]
     doc: Positions | None = None
+    decision: ClinicianDecision | None = None
+    decision_raw: Any = None
+
+    def __post_init__(self) -> None:
+        if DECISION_KEY in self.values:
+            raw = self.values[DECISION_KEY]
+            object.__setattr__(self, "values", {k: v for k, v in self.values.items() if k != DECISION_KEY})
+            if self.decision_raw is None:
+                object.__setattr__(self, "decision_raw", raw)
+        if self.decision is None and self.decision_raw is not None:
+            object.__setattr__(self, "decision", self._check(self.decision_raw, None))
+
+    def _check(self, raw: Any, actions: Mapping[str, Any] | Iterable[str] | None) -> ClinicianDecision:
+        doc = self.doc if isinstance(self.doc, _yaml.Doc) else None
+        return ClinicianDecision.from_json(raw, actions, doc=doc, file=self.file or "<clinician_decision>")
+
+    def decision_for(self, actions: Mapping[str, Any] | Iterable[str]) -> ClinicianDecision | None:
+        """The decision, its action codes checked against `actions` (a guideline's action
+        list); None when the case carries none. LoadError, located, when a code is unknown."""
+        if self.decision is None:
+            return None
+        return self._check(self.decision_raw if self.decision_raw is not None else self.decision.to_json(), actions)
 
     @classmethod
     def of(cls, case: CaseFacts | Mapping[str, Any]) -> CaseFacts:
@@ -85,14 +112,19 @@ class CaseFacts:
         return numbers.get((name,))
 
 
-def read_case(path: str) -> CaseFacts:
-    """A case file (YAML or JSON mapping of fact name to value)."""
+def read_case(path: str, actions: Mapping[str, Any] | Iterable[str] | None = None) -> CaseFacts:
+    """A case file (YAML or JSON mapping of fact name to value, and optionally the team's
+    ``clinician_decision``). With `actions` (the guideline's action list) the decision's codes
+    are checked here too; every problem of the decision is a LoadError at file:line:col."""
     doc = _yaml.load_file(path)
     if doc.data is None:
         return CaseFacts({}, doc)
     if not isinstance(doc.data, dict):
         raise LoadError([Problem(doc.where(()), "a case file must be a mapping of fact name to value")])
-    return CaseFacts(doc.data, doc)
+    case = CaseFacts(doc.data, doc)
+    if actions is not None:
+        case.decision_for(actions)
+    return case
 
 
 def coerce(spec: FactSpec, value: Any, *, locale: str | None = None, source_text: str | None = None) -> Any:

@@ -2,7 +2,8 @@
 
 JSON shape (DESIGN.md): guideline, engine, status, recommendations, needs, errors, derived,
 alerts, path, trace; plus `derivations` (every derived fact with its rule and inputs),
-`facts` (as entered), `unknown` (facts answered "unknown"), `unused_facts`. Output is
+`facts` (as entered), `unknown` (facts answered "unknown"), `unused_facts`; and, only when
+the case carries one, `clinician_decision` with its `concordance` (engine.decision). Output is
 deterministic: the same input gives byte-identical JSON.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from .contract import AlertJSON, BranchJSON, DerivationJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
+from .decision import ClinicianDecision
 from .facts import FactError, to_json_value
 from .model import Source
 
@@ -190,6 +192,8 @@ class Result:
         "flowchart",
         "record",
         "_filler",
+        "_decision",
+        "_concordance",
         "_needs",
         "_guideline",
         "_engine",
@@ -240,9 +244,13 @@ class Result:
         facts: dict[str, Any] | None = None,
         unknown: list[str] | None = None,
         unused_facts: list[str] | None = None,
+        decision: ClinicianDecision | None = None,
+        concordance: str | None = None,
     ) -> None:
         self.status = status
         self.flowchart = flowchart
+        self.decision = decision
+        self.concordance = concordance
         self._filler = None
         self.record = None
         self._guideline = guideline
@@ -270,6 +278,24 @@ class Result:
         return r
 
     @property
+    def decision(self) -> ClinicianDecision | None:
+        """The case's clinician_decision (engine.decision), when it carries one."""
+        return getattr(self, "_decision", None)
+
+    @decision.setter
+    def decision(self, value: ClinicianDecision | None) -> None:
+        self._decision = value
+
+    @property
+    def concordance(self) -> str | None:
+        """How the decision relates to the recommendation (engine.decision.assess)."""
+        return getattr(self, "_concordance", None)
+
+    @concordance.setter
+    def concordance(self, value: str | None) -> None:
+        self._concordance = value
+
+    @property
     def actions(self) -> list[str]:
         return [a for r in self.recommendations for a in r.actions]
 
@@ -293,6 +319,9 @@ class Result:
         out["facts"] = self.facts
         out["unknown"] = list(self.unknown)
         out["unused_facts"] = list(self.unused_facts)
+        if self.decision is not None:  # only then: results without a decision keep their bytes
+            out["clinician_decision"] = self.decision.to_json()
+            out["concordance"] = self.concordance
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -322,6 +351,8 @@ _FIELDS = (
     "facts",
     "unknown",
     "unused_facts",
+    "decision",
+    "concordance",
 )
 
 

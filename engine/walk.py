@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .contract import EngineRef, GuidelineRef
+from .decision import with_decision
 from .errors import RunError
 from .expressions import UNKNOWN
 from .facts import CaseFacts, Facts, check_facts
@@ -34,7 +35,9 @@ def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | N
     already their own checked values pass one generated check, derived facts are computed
     when a decision reads them (with the built-in rules; another backend computes them all
     first), and the walk records only the transitions it takes — the trace, derived facts and
-    alerts of the Result are built when they are first read."""
+    alerts of the Result are built when they are first read. A case's
+    clinician_decision (engine.decision) comes back on the result with its concordance (a
+    plain dict of checked facts holds none, so it takes the fast path)."""
     rules = rules or _backend()
     flow = g.__dict__.get("_program") or compiled(g)
     fc = flowchart or g.entry
@@ -43,11 +46,13 @@ def run(g: Guideline, case: CaseFacts | Mapping[str, Any], *, flowchart: str | N
         raise RunError(f"no flowchart '{fc}' (has: {', '.join(g.flowcharts)})", guideline=g.id)
     if case.__class__ is dict and flow.check(case):
         return flow.run(case.copy(), None, fc, start, rules.name, None if rules.__class__ is BuiltinRules else rules)
+    case = CaseFacts.of(case)
     facts = check_facts(case, g.dictionary, g.derived)
     if facts.errors:
         gl, eng = _head(g, rules)
-        return Result(guideline=gl, engine=eng, status="invalid_facts", flowchart=fc, errors=facts.errors, facts=facts.entered)
-    return flow.run(dict(facts.values), facts, fc, start, rules.name, None if rules.__class__ is BuiltinRules else rules)
+        return with_decision(Result(guideline=gl, engine=eng, status="invalid_facts", flowchart=fc, errors=facts.errors, facts=facts.entered), case, g.actions)
+    result = flow.run(dict(facts.values), facts, fc, start, rules.name, None if rules.__class__ is BuiltinRules else rules)
+    return with_decision(result, case, g.actions)
 
 
 def walk(g: Guideline, facts: Facts, outcome: RulesOutcome, *, flowchart: str, head: tuple[GuidelineRef, EngineRef]) -> Result:

@@ -69,6 +69,66 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence
     return "".join(out)
 
 
+_KIND_COLOURS = (
+    ("concordant", "#2f855a", "concordant"),
+    ("deviation_with_reason", "#b7791f", "deviating, with a reason"),
+    ("deviation_without_reason", "#c53030", "deviating, without a reason"),
+)
+
+
+def stacked_chart(rows: Sequence[tuple[str, Sequence[int]]], *, title: str, width: int = 900) -> str:
+    """Horizontal bars of equal length (100 %), each split into the coloured shares of
+    :data:`_KIND_COLOURS`: (label, counts) per bar, counts in that order."""
+    bar_h, gap, label_w, value_w = 18, 6, 300, 150
+    plot_w = width - label_w - value_w
+    height = len(rows) * (bar_h + gap) + gap + 22
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+    ]
+    x = label_w
+    for _, colour, text in _KIND_COLOURS:  # the legend
+        parts.append(f'<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/><text x="{x + 14}" y="13" font-size="11">{escape(text)}</text>')
+        x += 14 + int(6.5 * len(text)) + 18
+    for i, (label, counts) in enumerate(rows):
+        y = 22 + gap + i * (bar_h + gap)
+        total = sum(counts) or 1
+        short = label if len(label) <= 44 else label[:43] + "…"
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h - 5}" text-anchor="end" font-size="12">{escape(short)}<title>{escape(label)}</title></text>')
+        x0 = float(label_w)
+        for n, (_, colour, text) in zip(counts, _KIND_COLOURS):
+            w = n / total * plot_w
+            if w > 0:
+                parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"><title>{escape(f"{text}: {n:,}")}</title></rect>')
+            x0 += w
+        parts.append(f'<text x="{label_w + plot_w + 5}" y="{y + bar_h - 5}" font-size="12">{escape(" / ".join(f"{n:,}" for n in counts))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _by_decision(conc: dict[str, Any], max_rows: int) -> str:
+    """Per decision: concordant, deviating with a reason, deviating without one (engine.audit.concordance)."""
+    rows = conc.get("by_decision") or []
+    col = conc.get("reason_column")
+    out = ["<h3>Per decision: concordant, deviating with a reason, deviating without one</h3>", f'<p class="note">{escape(conc.get("by_decision_note", ""))} ']
+    out.append(f"Reason column: <code>{escape(col)}</code>.</p>" if col else "No reason column was given (<code>--reason</code>).</p>")
+    out.append(
+        f"<p>{conc['deviation_with_reason']:,} deviations with a recorded reason and {conc['deviation_without_reason']:,} without, "
+        f"of {conc['assessable']:,} assessable patients.</p>"
+    )
+    if not rows:
+        return "".join(out)
+    kinds = [k for k, _, _ in _KIND_COLOURS]
+    out.append(stacked_chart([(b["title"] or b["question"] or b["node"], [b[k] for k in kinds]) for b in rows[:80]], title="concordance per decision"))
+    out.append(
+        _table(
+            ("decision", "question", "assessable", "concordant", "deviating, with a reason", "deviating, without a reason"),
+            [(b["title"] or b["node"], b["question"], b["assessable"], *[b[k] for k in kinds]) for b in rows[:max_rows]],
+            numeric=(2, 3, 4, 5),
+        )
+    )
+    return "".join(out)
+
+
 def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
     """The page for an audit summary (the dict `guidewalk audit --summary` writes)."""
     g = s["guideline"]
@@ -154,6 +214,7 @@ def render_html(s: dict[str, Any], *, max_rows: int = 200) -> str:
                 numeric=(3, 4, 5, 6),
             )
         )
+        body.append(_by_decision(conc, max_rows))
         if conc["deviations"]:
             body.append("<h3>Most frequent deviations</h3>")
             body.append(

@@ -1,9 +1,10 @@
 """Replay a recorded case against the current guideline and engine.
 
-The recorded facts are walked again (same flowchart, same overlays). The outcome says
-"identical" when the result is the same (status, recommendations, needs, errors, derived
-facts, alerts, path and every step); otherwise it names what changed around it (guideline
-sha256 or version, engine version, rules backend) and shows the first step that differs.
+The recorded facts are walked again (same flowchart, same overlays), with the team's
+recorded decision when there is one. The outcome says "identical" when the result is the same
+(status, recommendations, needs, errors, derived facts, alerts, path and every step, and the
+decision's concordance); otherwise it names what changed around it (guideline sha256 or
+version, engine version, rules backend) and shows the first step that differs.
 """
 
 from __future__ import annotations
@@ -16,14 +17,27 @@ from typing import TYPE_CHECKING, Any, cast
 from guidewalk.engine.contract import AlertJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
 from guidewalk.engine.errors import GuidewalkError
 
-from .text import show_value
+from .text import decision_lines, show_value
 
 if TYPE_CHECKING:
     from .report import RecordGuideline, RecordJSON
 
 __all__ = ["ReplayOutcome", "load_record", "replay", "compare", "to_text", "COMPARED"]
 
-COMPARED = ("status", "flowchart", "recommendations", "needs", "errors", "derived", "derivations", "alerts", "path", "trace")
+COMPARED = (
+    "status",
+    "flowchart",
+    "recommendations",
+    "needs",
+    "errors",
+    "derived",
+    "derivations",
+    "alerts",
+    "path",
+    "trace",
+    "clinician_decision",
+    "concordance",
+)
 
 
 class RecordError(GuidewalkError):
@@ -90,6 +104,7 @@ def _guideline_ref(record: RecordJSON, override: str | None) -> str:
 
 def replay(record: RecordJSON, *, guideline: str | None = None, rules: str | None = None) -> ReplayOutcome:
     """Re-run the recorded facts with the current guideline and engine."""
+    from guidewalk.engine.facts import CaseFacts
     from guidewalk.engine.load import load_guideline
     from guidewalk.engine.rules import backend
     from guidewalk.engine.walk import run
@@ -97,7 +112,8 @@ def replay(record: RecordJSON, *, guideline: str | None = None, rules: str | Non
     g = load_guideline(_guideline_ref(record, guideline), overlays=record.get("overlays") or ())
     facts = dict(record.get("facts") or {})
     flowchart = record.get("flowchart") or None
-    result = run(g, facts, flowchart=flowchart, rules=backend(rules))
+    case = CaseFacts(facts, decision_raw=record["result"].get("clinician_decision"))  # the team's decision, compared again
+    result = run(g, case, flowchart=flowchart, rules=backend(rules))
     return compare(record, result.to_json())
 
 
@@ -166,6 +182,18 @@ def _step_text(s: StepJSON | None) -> list[str]:
     return lines
 
 
+def _decision_text(out: ReplayOutcome) -> list[str]:
+    """The team's decision and its concordance, recorded and now."""
+    r0, r1 = out.recorded, out.replayed
+    decision = r1.get("clinician_decision") or r0.get("clinician_decision")
+    if decision is None:
+        return []
+    lines = decision_lines(decision, r1.get("concordance"))
+    if r0.get("concordance") != r1.get("concordance"):
+        lines.append(f"  concordance: {r0.get('concordance')} → {r1.get('concordance')} (recorded → now)")
+    return lines
+
+
 def to_text(out: ReplayOutcome) -> str:
     lines: list[str] = []
     if out.identical:
@@ -173,6 +201,7 @@ def to_text(out: ReplayOutcome) -> str:
         if out.changes:
             lines.append("(changed around it, without effect on this case:)")
             lines += [f"  - {c}" for c in out.changes]
+        lines += _decision_text(out)
         return "\n".join(lines) + "\n"
     lines.append("different: the recorded facts give another result with the current guideline and engine")
     lines.append(
@@ -189,6 +218,7 @@ def to_text(out: ReplayOutcome) -> str:
     a1 = [a for r in r1.get("recommendations") or [] for a in r.get("actions", [])]
     if a0 != a1:
         lines.append(f"recommended actions: {', '.join(a0) or '—'} → {', '.join(a1) or '—'}")
+    lines += _decision_text(out)
     if r0.get("path") != r1.get("path"):
         lines.append(f"path: {' > '.join(r0.get('path') or [])}")
         lines.append(f"  now {' > '.join(r1.get('path') or [])}")

@@ -163,6 +163,9 @@ th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.9
 .taken{background:#e3ecff;font-weight:bold}.v-true{color:#245c24}.v-false{color:#8a8a8a}.v-unknown{color:#c25e00;font-weight:bold}
 .svgbox{overflow:auto;border:1px solid #ccc;max-height:90vh}.svgbox svg{max-width:none;height:auto}
 .disclaimer{background:#f6f6f6;border:1px solid #ddd;padding:.5em .8em}
+.decision{border-left:4px solid #555;background:#f7f7f7;padding:.5em .8em;margin:.5em 0}
+.decision.concordant{border-color:#2e7d32;background:#eef7ee}.decision.deviation_with_reason{border-color:#b26a00;background:#fff6ea}
+.decision.deviation_without_reason{border-color:#a00000;background:#fdeeee}
 .strength{display:inline-block;font-size:.8em;font-weight:bold;padding:0 .45em;border-radius:.3em;margin-right:.3em;white-space:nowrap}
 .strength-directive{background:#1f4e9e;color:#fff}.strength-conditional{background:#fff;color:#6a3d9a;border:1px solid #6a3d9a}
 """
@@ -233,6 +236,8 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
             hint = f" (did you mean {e(err['suggestion'])}?)" if err.get("suggestion") else ""
             add(f"<tr><td><code>{e(err.get('fact'))}</code></td><td>{e(err.get('message'))}{hint}</td></tr>")
         add("</table>")
+
+    _decision_section(add, g, res)
 
     for wn in record.get("why_not") or []:
         _why_not_section(add, wn)
@@ -345,3 +350,28 @@ def _script_json(record: Mapping[str, Any]) -> str:
     """JSON safe inside <script> and inside XML: no '<', '>' or '&' characters."""
     text = json.dumps(record, ensure_ascii=False, indent=1)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+# --------------------------------------------------------------------------- the team's decision
+# (a case's clinician_decision and its concordance, engine.decision; kept apart from the layout above)
+
+
+def _decision_section(add: Any, g: Guideline, res: ResultJSON) -> None:
+    """What the team decided, and whether it follows the recommendation (with the reason)."""
+    from .text import concordance_words
+
+    decision = res.get("clinician_decision")
+    if decision is None:
+        return
+    conc = res.get("concordance")
+    cls = conc or "not-assessable"
+    codes = ", ".join(f"<code>{e(c)}</code> ({e(g.actions.get(c, ''))})" for c in decision.get("actions") or []) or "no action"
+    add('<h2 id="decision">The team\'s decision</h2>')
+    add(f'<div class="decision {e(cls)}" id="concordance" data-concordance="{e(conc or "")}">')
+    add(f"<div><b>{e(concordance_words(conc))}</b></div><div>Decided: {codes}</div>")
+    reason = decision.get("reason")
+    add(f'<div>Reason: <span id="decision-reason">{e(reason)}</span></div>' if reason else '<div class="muted">No reason recorded.</div>')
+    who = " · ".join(e(v) for v in (decision.get("by"), decision.get("date")) if v)
+    if who:
+        add(f'<div class="muted">Recorded by {who}</div>')
+    add("</div>")

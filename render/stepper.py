@@ -4,33 +4,50 @@ A thin shell around :class:`guidewalk.engine.session.Session`. Each question sho
 the valid range or choices and the guideline text of the decision it settles. Commands at the
 prompt: ``?`` (help and source), ``back``, ``why``, ``skip``/``unknown``, ``quit``. The case is
 saved after every answer (written to a temporary file, then renamed), so an interruption loses
-nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a terminal.
+nothing; ``--facts`` resumes a saved case. Works with scripted stdin and in a terminal. At the
+end it offers to record the team's decision (action codes, reason, name, date) in the case
+file (``clinician_decision``, see :mod:`guidewalk.engine.decision`) and says whether it follows
+the recommendation.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from .text import show_number, show_value
+from guidewalk.engine.decision import ClinicianDecision, assess, with_decision
 
-__all__ = ["run_stepper", "save_case", "format_question"]
+from .outlook import build_outlook, outlook_text
+from .text import concordance_words, show_number, show_value
+
+__all__ = ["run_stepper", "save_case", "case_text", "format_question", "ask_decision"]
 
 HELP = "Answer, or: ? (help and source) · back · why · skip/unknown · quit"
 
 
-def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any]) -> None:
-    """Write the case atomically: a temporary file in the same folder (named after this
-    process, so one left by a killed process is removed by the next save), then os.replace."""
+def case_text(
+    facts: Mapping[str, Any], decision: ClinicianDecision | None = None, head: str = "# guidewalk case (fact: value; null = asked, not known)\n"
+) -> str:
+    """A case file's text: the facts in the order given, then the team's decision if any."""
     import yaml
 
+    body = yaml.safe_dump(dict(facts), sort_keys=False, allow_unicode=True) if facts else ("" if decision else "{}\n")
+    if decision is not None:
+        body += yaml.safe_dump({"clinician_decision": dict(decision.to_json())}, sort_keys=False, allow_unicode=True)
+    return head + body
+
+
+def save_case(path: str | os.PathLike[str], facts: Mapping[str, Any], decision: ClinicianDecision | None = None) -> None:
+    """Write the case atomically: a temporary file in the same folder (named after this
+    process, so one left by a killed process is removed by the next save), then os.replace."""
     from guidewalk.engine.atomic import AtomicFile
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = "# guidewalk case (fact: value; null = asked, not known)\n" + (yaml.safe_dump(dict(facts), sort_keys=False, allow_unicode=True) if facts else "{}\n")
+    text = case_text(facts, decision)
     with AtomicFile(target, "w", fsync=True, encoding="utf-8", private=True) as fh:
         fh.write(text)
 
@@ -88,9 +105,10 @@ def _why_text(session: Any) -> str:
     known = {k: v for k, v in session.facts.items()}
     if known:
         lines.append("Answers: " + ", ".join(f"{k}={show_value(v)}" for k, v in known.items()))
-    reach = session.reachable()
-    if reach:
-        lines.append("Still reachable" + ("" if session.reachable_complete() else " (partial: the search stopped at its time limit)") + ": " + ", ".join(reach))
+    outlook = build_outlook(session)
+    if outlook is not None and outlook.steps:
+        lines.append("Still possible, by what decides between them:")
+        lines += outlook_text(outlook)
     return "\n".join(lines)
 
 
@@ -110,9 +128,14 @@ def run_stepper(
     out: TextIO,
     save: str | None,
     guideline_arg: str,
+    *,
+    decision: ClinicianDecision | None = None,
+    decide: bool = False,
 ) -> int:
-    """The question loop. `read()` returns one line, or None at end of input.
-    Returns 0 when the walk ended, 3 when the user quit (the case is saved)."""
+    """The question loop. `read()` returns one line, or None at end of input. `decision`: the
+    case's recorded decision (kept when the case is saved); `decide`: at the end, offer to
+    record the team's decision. Returns 0 when the walk ended, 3 when the user quit (the case
+    is saved)."""
 
     def say(text: str = "") -> None:
         out.write(text + "\n")
@@ -120,7 +143,7 @@ def run_stepper(
 
     def persist() -> None:
         if save:
-            save_case(save, session.facts)
+            save_case(save, session.facts, decision)
 
     asked = 0
     say(f"{session.guideline.title} (version {session.guideline.version}) — flowchart '{session.flowchart}'")
@@ -182,7 +205,14 @@ def run_stepper(
             asked += 1
             break
     persist()
-    _finish(say, session, guideline_arg, save)
+    _finish(say, session, guideline_arg, save, decision)
+    if decide:
+        recorded = ask_decision(session, read, out, decision)
+        if recorded is not None:
+            decision = recorded
+            persist()
+            if save:
+                say(f"The decision is saved in {save}.")
     return 0
 
 
@@ -192,17 +222,21 @@ def _resume_hint(say: Callable[[str], None], guideline_arg: str, save: str | Non
         say(f"Resume with: guidewalk step {guideline_arg} --facts {save}{fc}")
 
 
-def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: str | None) -> None:
+def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: str | None, decision: ClinicianDecision | None = None) -> None:
     from .text import to_text
 
     res = session.result()
+    if decision is not None:  # the case's recorded decision, next to the recommendation
+        res = with_decision(res, decision, ())
     say("")
     say("=" * 72)
     if res.status == "needs_facts":
         say("The walk cannot go further: the remaining deciding facts were answered 'unknown'.")
-        reach = session.reachable()
-        if reach:
-            say("Recommendations still possible: " + ", ".join(reach))
+        outlook = build_outlook(session)
+        if outlook is not None and outlook.steps:
+            say("Recommendations still possible, by what decides between them:")
+            for line in outlook_text(outlook):
+                say(line)
     say(to_text(res, session.guideline).rstrip("\n"))
     if res.unused_facts:
         say("")
@@ -215,3 +249,72 @@ def _finish(say: Callable[[str], None], session: Any, guideline_arg: str, save: 
         say(f"Replay: guidewalk run {guideline_arg} --facts {save}{fc}")
     else:
         say(f"Report: save the case (--save CASE.yaml), then guidewalk report {guideline_arg} --facts CASE.yaml -o report.html")
+
+
+# --------------------------------------------------------------------------- the team's decision
+
+
+def ask_decision(session: Any, read: Callable[[], str | None], out: TextIO, current: ClinicianDecision | None = None) -> ClinicianDecision | None:
+    """Ask for the team's decision (action codes, reason, name, date), each answer checked;
+    None when declined or at end of input. Says whether it follows the recommendation."""
+    from guidewalk.engine.errors import LoadError
+    from guidewalk.engine.errors import suggest as _suggest
+
+    g = session.guideline
+    res = session.result()
+    recommended = list(dict.fromkeys(res.actions))
+
+    def say(text: str = "") -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    def ask(prompt: str) -> str | None:
+        out.write(f"{prompt}\n> ")
+        out.flush()
+        line = read()
+        return None if line is None else line.strip()
+
+    say("")
+    yes = ask("Record the team's decision in the case" + (" (replacing it)" if current else "") + "? [y/N]")
+    if yes is None or yes.lower() not in ("y", "yes", "j", "ja"):
+        return None
+    while True:
+        hint = f"Enter = the recommended: {', '.join(recommended)}" if recommended else "nothing was recommended"
+        text = ask(f"Decided action codes, comma-separated ({hint}; 'none' for no action; '?' lists the codes):")
+        if text is None:
+            return None
+        if text == "?":
+            say("\n".join(f"  {c}: {t}" for c, t in sorted(g.actions.items())))
+            continue
+        codes = recommended if text == "" else ([] if text.lower() in ("none", "-") else [c.strip() for c in text.replace(";", ",").split(",") if c.strip()])
+        bad = [c for c in codes if c not in g.actions]
+        if not bad and (codes or text):
+            break
+        for c in bad:
+            hint2 = _suggest(c, g.actions)
+            say(f"Not accepted: '{c}' is not an action code" + (f" (did you mean '{hint2}'?)" if hint2 else "") + ".")
+        if not bad:
+            say("Not accepted: give the codes decided, or 'none'.")
+    draft = ClinicianDecision(tuple(codes))
+    deviates = assess(res, draft) not in ("concordant", None)
+    reason = ask("It deviates from the recommendation. Reason (Enter for none):" if deviates else "Reason or remark (Enter for none):")
+    if reason is None:
+        return None
+    by = ask("Your name (recorded with the decision):")
+    if by is None:
+        return None
+    today = _dt.date.today().isoformat()
+    while True:
+        date = ask(f"Date of the decision, YYYY-MM-DD (Enter = {today}):")
+        if date is None:
+            return None
+        try:
+            decision = ClinicianDecision.from_json({"actions": codes, "reason": reason, "by": by, "date": date or today}, g.actions)
+            break
+        except LoadError as exc:
+            say("Not accepted: " + "; ".join(p.message for p in exc.problems))
+    say(
+        f"Recorded: {', '.join(decision.actions) or 'no action'} — {concordance_words(assess(res, decision))}"
+        + (f"; reason: {decision.reason}" if decision.reason else "")
+    )
+    return decision

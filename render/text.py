@@ -8,13 +8,34 @@ range through :func:`show_number`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from guidewalk.engine.fact_types import show_number
 from guidewalk.engine.model import Guideline
 from guidewalk.engine.trace import Result
 
-__all__ = ["show_value", "show_number", "to_text", "STRENGTH_WORDS", "STRENGTH_BADGE", "strength_tag", "strength_key", "coverage_line", "coverage_text"]
+__all__ = [
+    "show_value",
+    "show_number",
+    "to_text",
+    "concordance_words",
+    "decision_lines",
+    "STRENGTH_WORDS",
+    "STRENGTH_BADGE",
+    "strength_tag",
+    "strength_key",
+    "coverage_line",
+    "coverage_text",
+]
+
+#: how each concordance value reads (engine.decision); None: the walk is not complete
+CONCORDANCE_WORDS = {
+    "concordant": "follows the recommendation",
+    "deviation_with_reason": "deviates from the recommendation, with a reason",
+    "deviation_without_reason": "deviates from the recommendation, without a recorded reason",
+    None: "cannot be compared: the walk reached no final recommendation",
+}
 
 #: a recommendation's strength (its source's verb form) in words; no strength, no words
 STRENGTH_WORDS = {"directive": "the guideline recommends", "conditional": "the guideline suggests considering"}
@@ -47,6 +68,21 @@ def show_value(v: Any) -> str:
     if isinstance(v, list):
         return "{" + ", ".join(map(str, v)) + "}"
     return str(v)
+
+
+def concordance_words(value: str | None) -> str:
+    """A concordance value (engine.decision) in words."""
+    return CONCORDANCE_WORDS.get(value, str(value))
+
+
+def decision_lines(decision: Mapping[str, Any], concordance: str | None) -> list[str]:
+    """The team's decision next to the recommendation, as text lines (run, replay, the stepper)."""
+    who = ", ".join(str(decision[k]) for k in ("by", "date") if decision.get(k))
+    acts = ", ".join(decision.get("actions") or []) or "no action"
+    lines = [f"Team decision{f' ({who})' if who else ''}: {acts}", f"  {concordance_words(concordance)}"]
+    if decision.get("reason"):
+        lines.append(f"  reason: {decision['reason']}")
+    return lines
 
 
 def coverage_line(g: Guideline) -> str:
@@ -105,6 +141,9 @@ def to_text(result: Result, guideline: Guideline | None = None) -> str:
                 lines.append(f"      source: {r.source.short()}")
             if r.note:
                 lines.append(f"      note: {r.note}")
+    if result.decision is not None:
+        lines.append("")
+        lines += decision_lines(result.decision.to_json(), result.concordance)
     if result.alerts:
         lines.append("")
         lines.append("Alerts:")

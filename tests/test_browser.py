@@ -1,8 +1,9 @@
 """End to end in a real browser: Debian's headless Chromium driven by Playwright's Python
 package (no browser download), through one golden case per guideline (and the fixture),
-including a wrong input and a back step; the final page is kept as a screenshot in
-tests/artifacts/. Fails (does not skip) when Chromium is missing, unless GUIDEWALK_NO_BROWSER=1
-is set explicitly."""
+including a wrong input and a back step; a case kept by `guidewalk serve --db` across a
+restart, with its history, and the team's deviation recorded and shown in the report. Pages
+are kept as screenshots in tests/artifacts/. Fails (does not skip) when Chromium is missing,
+unless GUIDEWALK_NO_BROWSER=1 is set explicitly."""
 
 from __future__ import annotations
 
@@ -71,6 +72,14 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+def _sign_in(page: Any, server: str, name: str = "Dr. A. Jansen") -> None:
+    """The start page, with the clinician's name given once (recorded with every answer)."""
+    page.goto(server + "/")
+    if page.input_value("#name") != name:
+        page.fill("#name", name)
+        _submit(page, "#save-name")
+
+
 def _submit(page: Any, selector: str) -> None:
     with page.expect_navigation():
         page.click(selector)
@@ -118,7 +127,7 @@ def test_walk_golden_case_in_browser(server: str, browser: Any, name: str, ref: 
     facts = data["facts"]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(server + "/")
+        _sign_in(page, server)
         form = page.locator("form", has=page.locator(f'input[name="guideline"][value="{ref}"]'))
         if data.get("flowchart"):
             form.locator("select[name=flowchart]").select_option(data["flowchart"])
@@ -166,5 +175,141 @@ def test_walk_golden_case_in_browser(server: str, browser: Any, name: str, ref: 
             assert node in trace
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------- serve --db: a restart keeps the case
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(db: Path, port: int) -> Any:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    env = {**os.environ, "GUIDEWALK_RULES": "builtin"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guidewalk", "serve", "--db", str(db), "--port", str(port), "--guideline", FIXTURE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"guidewalk serve exited: {proc.stdout.read() if proc.stdout else ''}") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("guidewalk serve did not start")
+
+
+def _stop(proc: Any) -> None:
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def test_serve_db_keeps_the_case_across_a_restart_and_the_report_shows_the_deviation(browser: Any, tmp_path: Path) -> None:
+    db, port = tmp_path / "cases.sqlite3", _free_port()
+    url = f"http://127.0.0.1:{port}"
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})  # one browser: its cookie survives the restart
+    page = ctx.new_page()
+    proc = _serve(db, port)
+    try:
+        _sign_in(page, url)
+        _submit(page, 'button[name="start"]')
+        case_url = page.url
+        for value in ("no", "80", "28", "3"):
+            if page.locator(f'#question input[name="value"][value="{value}"]').count():
+                page.locator(f'#question input[name="value"][value="{value}"]').check()
+            else:
+                page.fill("#answer", value)
+            _submit(page, "#submit")
+        assert page.get_attribute('#question input[name="fact"]', "value") == "volume_cm3"
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0
+
+    proc = _serve(db, port)
+    try:
+        page.goto(case_url)  # the same browser, after the restart
+        assert page.get_attribute('#question input[name="fact"]', "value") == "volume_cm3"
+        history = page.inner_text("#history")
+        for question in ("Started the case", "Neurological symptoms?", "Karnofsky performance status (KPS)?", "Age of the patient?"):
+            assert question in history
+        assert history.count("Dr. A. Jansen") == 5
+        page.goto(url + "/")
+        assert page.locator("#cases a").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "browser-start-page.png"), full_page=True)
+        page.goto(case_url)
+        page.screenshot(path=str(ARTIFACTS / "browser-after-restart.png"), full_page=True)
+        page.fill("#answer", "5")
+        _submit(page, "#submit")
+        assert page.locator("#done").count() == 1
+        # the team decides otherwise (WBRT instead of SRS), with a reason
+        page.click("#decision-form summary")
+        page.locator('#decision-form input[name="action"][value="wbrt"]').check()
+        page.fill("#reason", "Patient preference after the MDO")
+        _submit(page, "#record-decision")
+        assert page.get_attribute("#concordance", "data-concordance") == "deviation_with_reason"
+        assert page.inner_text("#decision-reason") == "Patient preference after the MDO"
+        page.screenshot(path=str(ARTIFACTS / "browser-decision.png"), full_page=True)
+        with page.expect_download() as dl:
+            page.click("#download-report")
+        report = Path(dl.value.path()).read_text(encoding="utf-8")
+        assert 'data-concordance="deviation_with_reason"' in report and "Patient preference after the MDO" in report
+        rp = ctx.new_page()
+        rp.set_content(report)
+        rp.locator("#decision").scroll_into_view_if_needed()
+        rp.screenshot(path=str(ARTIFACTS / "browser-report-decision.png"))
+        rp.close()
+    finally:
+        _stop(proc)
+        ctx.close()
+    proc = _serve(db, port)  # and once more: the decision was kept too
+    try:
+        ctx = browser.new_context()
+        p2 = ctx.new_page()
+        p2.goto(case_url)
+        assert "No such case in this browser" in p2.content()  # another browser sees nothing
+        ctx.close()
+    finally:
+        _stop(proc)
+
+
+def test_flowchart_is_the_current_one_and_zooms(server: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _sign_in(page, server)
+        form = page.locator("form", has=page.locator('input[name="guideline"][value="brain-metastases-2020"]'))
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        page.locator('#question input[name="value"][value="yes"]').check()
+        _submit(page, "#submit")
+        assert page.locator("#zoomctl").is_visible()  # the script ran (allowed by its hash)
+        svg = page.locator("#flowbox > svg")
+        assert svg.get_attribute("data-flowchart") == "diagnostics"
+        assert page.locator("#flowbox g.node.current").count() == 1
+        assert page.locator("#flowbox g.node.on-path").count() >= 2
+        w0 = float(svg.evaluate("e => e.getBoundingClientRect().width"))
+        page.click('#zoomctl button[data-zoom="in"]')
+        assert float(svg.evaluate("e => e.getBoundingClientRect().width")) > w0 * 1.2
+        page.click('#zoomctl button[data-zoom="fit"]')
+        assert float(svg.evaluate("e => e.getBoundingClientRect().width")) <= page.locator("#flowbox").evaluate("e => e.clientWidth") + 1
+        page.screenshot(path=str(ARTIFACTS / "browser-flowchart-fit.png"), full_page=True)
     finally:
         page.close()

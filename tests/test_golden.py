@@ -1,43 +1,38 @@
 """Golden cases: one YAML file per case under tests/cases/<guideline>/ (facts in; status,
-path, actions, derived values, alerts out). The same files feed the docs and the steppers."""
+path, actions, derived values, alerts out), run by engine.golden as `guidewalk test` runs
+them. The same files feed the docs and the steppers."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import CASES, guideline
 
-from guidewalk.engine.walk import run
-
-CASE_KEYS = {"description", "source", "flowchart", "facts", "expect", "note", "overlay"}
-EXPECT_KEYS = {"status", "path", "actions", "derived", "alerts", "needs", "errors"}
+from guidewalk.engine.golden import diff_text, read_golden, run_golden
 
 FILES = sorted(CASES.glob("*/*.yaml"))
+FIXTURE_CASES = CASES.parent / "fixtures" / "session" / "cases"
 
 
-def _load(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    assert isinstance(data, dict), f"{path}: a golden case is a mapping"
-    unknown = set(data) - CASE_KEYS
-    assert not unknown, f"{path}: unknown keys {sorted(unknown)}"
-    assert set(data.get("expect") or {}) <= EXPECT_KEYS, f"{path}: unknown expect keys"
-    assert "status" in data["expect"], f"{path}: expect.status is required"
-    return data
+def _load(ref: str, overlays: tuple[str, ...]) -> Any:
+    if overlays:
+        from guidewalk.engine.load import load_guideline
+
+        return load_guideline(ref, overlays=overlays)
+    return guideline(ref)
 
 
 def _run(path: Path) -> tuple[dict[str, Any], Any]:
-    case = _load(path)
-    g = guideline(path.parent.name)
-    if case.get("overlay"):
-        from guidewalk.engine.load import load_guideline
-
-        g = load_guideline(path.parent.name, overlays=[str(Path(__file__).resolve().parent.parent / case["overlay"])])
-    return case, run(g, case.get("facts") or {}, flowchart=case.get("flowchart"))
+    outcome = run_golden(path, load=_load)
+    assert outcome.result is not None, diff_text(outcome)
+    return read_golden(path), outcome.result
 
 
 def test_golden_cases_exist() -> None:
@@ -46,28 +41,9 @@ def test_golden_cases_exist() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
 def test_golden(path: Path) -> None:
-    case, result = _run(path)
-    exp = case["expect"]
-    got = result.to_json()
-    assert result.status == exp["status"], f"status {result.status}; needs={result.needs}; errors={[str(e) for e in result.errors]}"
-    if "path" in exp:
-        assert result.path == exp["path"]
-    if "actions" in exp:
-        assert result.actions == exp["actions"]
-    if "needs" in exp:
-        assert sorted(result.needs) == sorted(exp["needs"])
-    if "errors" in exp:
-        assert sorted(e.fact for e in result.errors) == sorted(exp["errors"])
-    for name, value in (exp.get("derived") or {}).items():
-        assert name in got["derived"], f"derived fact {name} missing (have {sorted(got['derived'])})"
-        if isinstance(value, float) or isinstance(got["derived"][name], float):
-            assert got["derived"][name] == pytest.approx(value), name
-        else:
-            assert got["derived"][name] == value, name
-    if "alerts" in exp:
-        assert sorted(a.rule for a in result.alerts) == sorted(exp["alerts"] or [])
-    if result.status == "needs_facts":
-        assert result.recommendations == [] or result.needs, "needs_facts must name the facts"
+    """The same runner as `guidewalk test` (engine.golden): the two cannot disagree."""
+    outcome = run_golden(path, load=_load)
+    assert outcome.ok, f"{path}\n{diff_text(outcome)}"
 
 
 def _coverage() -> dict[str, tuple[set[str], set[str]]]:
@@ -91,3 +67,62 @@ def test_every_node_reached_by_a_golden_case(gid: str, capsys: pytest.CaptureFix
     with capsys.disabled():
         print(f"\nnode coverage {gid}: {len(all_nodes & seen)}/{len(all_nodes)}")
     assert not missing, f"nodes on no golden case's path: {missing}"
+
+
+# --------------------------------------------------------------------------- `guidewalk test`
+
+
+def _gw(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GUIDEWALK_RULES": "builtin"}  # the fixture crashes durable_rules (reported)
+    return subprocess.run([sys.executable, "-m", "guidewalk", "test", *args], capture_output=True, text=True, env=env, timeout=600, cwd=CASES.parent.parent)
+
+
+def test_guidewalk_test_passes_on_every_golden_folder() -> None:
+    folders = sorted(CASES.glob("*/")) + [FIXTURE_CASES]
+    r = _gw(*map(str, folders))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    lines = r.stdout.splitlines()
+    n = len(FILES) + len(list(FIXTURE_CASES.glob("*/*.yaml")))
+    assert lines[-1] == f"{n} passed, 0 failed"
+    assert sum(1 for line in lines if line.startswith("ok  ")) == n
+    assert _gw().stdout.splitlines()[-1] == f"{len(FILES)} passed, 0 failed"  # default: tests/cases
+
+
+def test_guidewalk_test_fails_with_a_readable_diff(tmp_path: Path) -> None:
+    src = CASES / "brain-metastases-2020" / "s01a_lecture_case1_nsclc_4_bm_2019.yaml"
+    folder = tmp_path / "brain-metastases-2020"
+    folder.mkdir()
+    text = src.read_text(encoding="utf-8")
+    broken = text.replace("tx_srs_decision_outcome, tx_srs]", "tx_srs_decision_outcome, tx_wbrt]").replace("rpa_class: II,", "rpa_class: III,")
+    assert broken != text
+    (folder / "broken.yaml").write_text(broken, encoding="utf-8")
+    (folder / "good.yaml").write_text(text, encoding="utf-8")
+    (folder / "typo.yaml").write_text("facts: {kps: 80}\nexpect: {status: complete, paht: []}\n", encoding="utf-8")
+    r = _gw(str(tmp_path))
+    assert r.returncode == 1
+    out = r.stdout
+    assert "FAIL  brain-metastases-2020/broken  (complete, 24 steps)" in out
+    assert "ok    brain-metastases-2020/good  (complete, 24 steps)" in out
+    assert "--- expected\n      +++ actual\n" in out
+    assert "      -- tx_wbrt\n      +- tx_srs\n" in out
+    assert "      -  rpa_class: III\n      +  rpa_class: II\n" in out
+    assert "typo.yaml:2:28: error: unknown key 'paht' in expect (did you mean 'path'?)" in out
+    assert out.splitlines()[-1] == "1 passed, 2 failed"
+    j = json.loads(_gw(str(tmp_path), "--format", "json").stdout)
+    assert (j["passed"], j["failed"]) == (1, 2)
+    broken_case = next(c for c in j["cases"] if c["case"].endswith("/broken"))
+    derived = broken_case["differences"]["derived"]
+    assert (derived["expected"]["rpa_class"], derived["actual"]["rpa_class"]) == ("III", "II")
+    assert broken_case["differences"]["path"]["actual"][-1] == "tx_srs"
+
+
+def test_a_case_with_a_decision_checks_its_concordance(tmp_path: Path) -> None:
+    folder = tmp_path / "brain-metastases-2020"
+    folder.mkdir()
+    src = (CASES / "brain-metastases-2020" / "s01a_lecture_case1_nsclc_4_bm_2019.yaml").read_text(encoding="utf-8")
+    case = src.replace("expect:\n", "clinician_decision: {actions: [wbrt], reason: patient preference}\nexpect:\n  concordance: deviation_with_reason\n")
+    (folder / "dev.yaml").write_text(case, encoding="utf-8")
+    assert run_golden(folder / "dev.yaml").ok
+    (folder / "dev.yaml").write_text(case.replace("deviation_with_reason", "concordant"), encoding="utf-8")
+    o = run_golden(folder / "dev.yaml")
+    assert o.differences == {"concordance": ("concordant", "deviation_with_reason")}

@@ -215,7 +215,18 @@ def test_skip_and_stuck_walk(tmp_path: Path) -> None:
     p = subprocess.run([GUIDEWALK, "step", FIXTURE, "--save", str(case)], input="no\nskip\n", capture_output=True, text=True, env=ENV, timeout=120)
     assert p.returncode == 0
     assert "The walk cannot go further" in p.stdout
-    assert "Recommendations still possible: srs, systemic, wbrt, bsc" in p.stdout
+    # what is still possible, in words, grouped by the decisions that choose between them
+    assert (
+        "Recommendations still possible, by what decides between them:\n"
+        "  Is the patient fit enough?\n"
+        "    if rpa like = III:\n"
+        "      → The guideline recommends best supportive care.  [best_supportive_care]\n"
+        "    if rpa like in {I, II}:\n"
+        "      Few and small lesions?\n"
+        "        if bm count ≤ 4 and not large volume:\n"
+        "          → The guideline recommends stereotactic radiosurgery.  [srs]\n"
+    ) in p.stdout
+    assert "→ The guideline recommends considering WBRT.  [wbrt]" in p.stdout and "[systemic_therapy]" in p.stdout
     assert _saved(case) == {"symptomatic": False, "kps": None}
 
 
@@ -235,7 +246,38 @@ def test_pseudo_terminal(tmp_path: Path) -> None:
         child.expect("Question 1: Karnofsky")
         child.sendline("60")
         child.expect("The guideline recommends best supportive care \\(follow-up\\)")
+        child.expect("Record the team's decision in the case\\? \\[y/N\\]")
+        child.sendline("n")
         child.expect(pexpect.EOF)
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+def test_record_the_team_decision_at_the_end(tmp_path: Path) -> None:
+    """At the end the stepper offers to record the decision; codes and the date are checked;
+    the decision is saved in the case file and shown (deviation, with its reason) on resume."""
+    case = tmp_path / "c.yaml"
+    script = ["no", "80", "28", "3", "5", "y", "wbrtt", "wbrt", "patient preference", "Dr. A. Jansen", "2024-13-01", "2024-03-01"]
+    p = subprocess.run([GUIDEWALK, "step", FIXTURE, "--save", str(case)], input="\n".join(script) + "\n", capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "Enter = the recommended: srs" in p.stdout
+    assert "Not accepted: 'wbrtt' is not an action code (did you mean 'wbrt'?)" in p.stdout
+    assert "It deviates from the recommendation. Reason" in p.stdout
+    assert "Not accepted: date must be YYYY-MM-DD" in p.stdout
+    assert "Recorded: wbrt — deviates from the recommendation, with a reason; reason: patient preference" in p.stdout
+    saved = _saved(case)
+    assert saved["clinician_decision"] == {"actions": ["wbrt"], "reason": "patient preference", "by": "Dr. A. Jansen", "date": "2024-03-01"}
+    assert saved["volume_cm3"] == 5
+    # resumed: the decision is kept and shown next to the recommendation; declining keeps it
+    p2 = subprocess.run([GUIDEWALK, "step", FIXTURE, "--facts", str(case)], input="n\n", capture_output=True, text=True, env=ENV, timeout=120)
+    assert p2.returncode == 0, p2.stderr
+    assert "Team decision (Dr. A. Jansen, 2024-03-01): wbrt\n  deviates from the recommendation, with a reason\n  reason: patient preference" in p2.stdout
+    assert _saved(case)["clinician_decision"]["reason"] == "patient preference"
+    # Enter takes the recommended codes: concordant; a run of the saved case says so
+    p3 = subprocess.run(
+        [GUIDEWALK, "step", FIXTURE, "--facts", str(case)], input="y\n\n\nDr. B\n2024-03-02\n", capture_output=True, text=True, env=ENV, timeout=120
+    )
+    assert "Recorded: srs — follows the recommendation" in p3.stdout
+    ref = subprocess.run([GUIDEWALK, "run", FIXTURE, "--facts", str(case), "--format", "json"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert '"concordance": "concordant"' in ref.stdout

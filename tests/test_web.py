@@ -1,24 +1,22 @@
 """The web stepper over loopback: forms, escaping, errors without stack traces, CSRF, size
-limit, downloads, and a bounded load test (concurrent clinicians, no cross-talk).
+limit, downloads, the team's decision, and a bounded load test (concurrent clinicians, no
+cross-talk, page times).
 
-The load test runs GUIDEWALK_LOAD_CLIENTS clients (default 20) for GUIDEWALK_LOAD_SECONDS
-seconds (default 5 in CI; the issue's target is 30: GUIDEWALK_LOAD_SECONDS=30)."""
+The load test (tests/web_load.py) runs GUIDEWALK_LOAD_CLIENTS clients (default 30) for
+GUIDEWALK_LOAD_SECONDS seconds (default 5 in CI; the issue's target is 30:
+GUIDEWALK_LOAD_SECONDS=30)."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import random
-import re
 import threading
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from test_session import FIXTURE_ROOT
+from web_client import Client, current_fact
 
 from guidewalk.render.web import MAX_BODY, make_server
 
@@ -39,53 +37,6 @@ def server() -> Iterator[tuple[str, int]]:
         os.environ.pop("GUIDEWALK_RULES", None)
 
 
-class Client:
-    def __init__(self, addr: tuple[str, int]):
-        self.addr = addr
-
-    def request(self, method: str, path: str, body: str | bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
-        conn = http.client.HTTPConnection(*self.addr, timeout=60)
-        try:
-            hdrs = dict(headers or {})
-            if body is not None and "Content-Type" not in hdrs:
-                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-            conn.request(method, path, body=body, headers=hdrs)
-            r = conn.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8")
-        finally:
-            conn.close()
-
-    def get(self, path: str) -> tuple[int, dict[str, str], str]:
-        return self.request("GET", path)
-
-    def post(self, path: str, fields: list[tuple[str, str]]) -> tuple[int, dict[str, str], str]:
-        return self.request("POST", path, urllib.parse.urlencode(fields))
-
-    def start(self, flowchart: str = "treatment") -> tuple[str, str]:
-        _, _, index = self.get("/")
-        token = re.search(r'name="csrf" value="([^"]+)"', index)
-        assert token
-        status, headers, _ = self.post("/new", [("csrf", token.group(1)), ("guideline", FIXTURE), ("flowchart", flowchart)])
-        assert status == 303, status
-        path = headers["location"]
-        _, _, page = self.get(path)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-        assert csrf
-        return path, csrf.group(1)
-
-    def answer(self, path: str, csrf: str, fact: str, value: str, action: str = "answer") -> tuple[int, str]:
-        fields = [("csrf", csrf), ("fact", fact), ("value", value), ("action", action)]
-        status, headers, body = self.post(f"{path}/answer", fields)
-        if status == 303:
-            _, _, body = self.get(headers["location"])
-        return status, body
-
-
-def current_fact(page: str) -> str | None:
-    m = re.search(r'name="fact" value="([^"]+)"', page)
-    return m.group(1) if m else None
-
-
 def test_index_escapes_and_headers(server: tuple[str, int]) -> None:
     status, headers, body = Client(server).get("/")
     assert status == 200
@@ -97,12 +48,16 @@ def test_index_escapes_and_headers(server: tuple[str, int]) -> None:
 
 def test_walk_with_wrong_input_back_and_downloads(server: tuple[str, int]) -> None:
     c = Client(server)
-    path, csrf = c.start()
+    path, csrf = c.start(FIXTURE)
     _, _, page = c.get(path)
     assert current_fact(page) == "symptomatic"
     assert 'type="radio" name="value" value="yes"' in page and 'value="unknown"' in page
     status, page = c.answer(path, csrf, "symptomatic", "no")
     assert status == 303 and current_fact(page) == "kps"
+    # what is still possible, in words and grouped by what decides between them (no bare node ids)
+    reach = page[page.index('id="reachable"') : page.index("</div>", page.index('id="reachable"'))]
+    assert "Is the patient fit enough?" in reach and "if rpa like in {I, II}" in reach
+    assert "→ The guideline recommends stereotactic radiosurgery." in reach and "<code>" not in reach
     assert 'type="number"' in page and 'min="0"' in page and 'max="100"' in page and 'step="10"' in page
     status, page = c.answer(path, csrf, "kps", "75")
     assert status == 422 and "Not accepted: 75 is not a valid value (steps of 10)" in page
@@ -129,7 +84,7 @@ def test_walk_with_wrong_input_back_and_downloads(server: tuple[str, int]) -> No
             continue
         status, page = c.answer(path, csrf, fact, value)
     assert 'id="done"' in page and "The guideline recommends systemic therapy first." in page
-    assert 'id="reachable"' in page and 'id="trace"' in page
+    assert 'id="reachable"' not in page and 'id="trace"' in page and 'id="history"' in page  # nothing open any more
     status, headers, text = c.get(f"{path}/case.yaml")
     assert status == 200 and "attachment" in headers["content-disposition"]
     assert yaml.safe_load(text) == {
@@ -148,17 +103,20 @@ def test_walk_with_wrong_input_back_and_downloads(server: tuple[str, int]) -> No
 
 def test_help_text_is_escaped(server: tuple[str, int]) -> None:
     c = Client(server)
-    path, csrf = c.start()
+    path, csrf = c.start(FIXTURE)
     for fact, value in [("symptomatic", "no"), ("kps", "80"), ("age_years", "28"), ("bm_count", "3")]:
         _, page = c.answer(path, csrf, fact, value)
     assert current_fact(page) == "volume_cm3"
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    from guidewalk.render.web.flow import ZOOM_SCRIPT
+
+    assert page.count("<script") == 1 and f"<script>{ZOOM_SCRIPT}</script>" in page  # only the flowchart's own
     assert "Total tumour volume &lt;b&gt;(cm³)&lt;/b&gt;?" in page
 
 
 def test_refusals(server: tuple[str, int]) -> None:
     c = Client(server)
-    path, csrf = c.start()
+    path, csrf = c.start(FIXTURE)
     status, _, body = c.post(f"{path}/answer", [("csrf", "wrong"), ("fact", "symptomatic"), ("value", "yes")])
     assert status == 403 and "Traceback" not in body
     status, _, body = c.post("/new", [("csrf", "wrong"), ("guideline", FIXTURE)])
@@ -182,66 +140,44 @@ def test_bound_to_loopback_by_default() -> None:
     assert args.host == "127.0.0.1" and args.port == 8080
 
 
-def _walker(addr: tuple[str, int], seed: int, deadline: float, errors: list[str], walks: list[int]) -> None:
-    import time
-
-    rng = random.Random(seed)
-    c = Client(addr)
-    while time.monotonic() < deadline:
-        try:
-            path, csrf = c.start(rng.choice(["treatment", "followup"]))
-            mine: dict[str, Any] = {}
-            page = c.get(path)[2]
-            while current_fact(page) and time.monotonic() < deadline + 30:
-                fact = current_fact(page) or ""
-                value = {
-                    "symptomatic": rng.choice(["yes", "no"]),
-                    "kps": str(rng.choice(range(0, 101, 10))),
-                    "age_years": str(rng.randint(18, 30)),
-                    "primary_controlled": rng.choice(["yes", "no"]),
-                    "extracranial_metastases": rng.choice(["yes", "no"]),
-                    "bm_count": str(rng.randint(1, 12)),
-                    "volume_cm3": str(rng.randint(0, 50)),
-                    "primary": rng.choice(["nsclc", "breast", "melanoma", "other"]),
-                }.get(fact)
-                if fact == "prior_therapies":
-                    status, headers, _ = c.post(f"{path}/answer", [("csrf", csrf), ("fact", fact), ("value", "__set__"), ("item", "taxane")])
-                    mine[fact] = ["taxane"]
-                else:
-                    status, headers, _ = c.post(f"{path}/answer", [("csrf", csrf), ("fact", fact), ("value", value or ""), ("action", "answer")])
-                    mine[fact] = yaml.safe_load(value or "null")
-                if status != 303:
-                    errors.append(f"{fact}={value}: HTTP {status}")
-                    return
-                page = c.get(path)[2]
-            _, _, text = c.get(f"{path}/case.yaml")
-            saved = yaml.safe_load(text) or {}
-            if saved != mine:
-                errors.append(f"cross-talk or lost answer: {saved} != {mine}")
-                return
-            walks.append(1)
-        except Exception as exc:  # any transport error counts
-            errors.append(repr(exc))
-            return
-
-
 def test_load_concurrent_clients_no_errors_no_crosstalk(server: tuple[str, int]) -> None:
-    import time
+    from web_load import report, run_load
 
-    clients = int(os.environ.get("GUIDEWALK_LOAD_CLIENTS", "20"))
+    clients = int(os.environ.get("GUIDEWALK_LOAD_CLIENTS", "30"))
     seconds = float(os.environ.get("GUIDEWALK_LOAD_SECONDS", "5"))
-    errors: list[str] = []
-    walks: list[int] = []
-    deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=_walker, args=(server, i, deadline, errors, walks)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=seconds + 120)
-    assert not [t for t in threads if t.is_alive()]
-    assert errors == []
-    assert len(walks) >= clients  # every client finished at least one case
+    r = run_load(server, clients, seconds)
     Path(__file__).resolve().parent.joinpath("artifacts").mkdir(exist_ok=True)
-    Path(__file__).resolve().parent.joinpath("artifacts", "load_test.txt").write_text(
-        f"{clients} clients x {seconds:g} s: {len(walks)} complete cases, 0 errors\n", encoding="utf-8"
-    )
+    Path(__file__).resolve().parent.joinpath("artifacts", "load_test.txt").write_text(report(r), encoding="utf-8")
+    assert r["stuck"] == 0
+    assert r["errors"] == []
+    assert r["cases"] >= clients  # every client finished at least one case
+    assert r["p95"] < 1.0, report(r)
+
+
+def test_record_the_team_decision_and_see_it_in_the_report(server: tuple[str, int]) -> None:
+    c = Client(server, name="Dr. A. Jansen")
+    path, csrf = c.start(FIXTURE)
+    for fact, value in [("symptomatic", "no"), ("kps", "80"), ("age_years", "28"), ("bm_count", "3"), ("volume_cm3", "5")]:
+        status, page = c.answer(path, csrf, fact, value)
+        assert status == 303
+    assert 'id="decision-form"' in page and 'value="Dr. A. Jansen"' in page
+    status, page = c.decide(path, csrf, ["wbrt"], reason="patient <preference>", date="2024-13-01")
+    assert status == 422 and "Not recorded: date must be YYYY-MM-DD" in page
+    status, page = c.decide(path, csrf, ["wbrtt"])
+    assert status == 422 and "unknown action code &#x27;wbrtt&#x27;" in page
+    status, page = c.decide(path, csrf, ["wbrt"], reason="patient <preference>", by="Dr. A. Jansen", date="2024-03-01")
+    assert status == 303
+    assert 'data-concordance="deviation_with_reason"' in page and "deviates from the recommendation, with a reason" in page
+    assert "patient &lt;preference&gt;" in page and "<preference>" not in page
+    assert "Recorded the team's decision" in page  # in the history
+    _, _, text = c.get(f"{path}/case.yaml")
+    saved = yaml.safe_load(text)
+    assert saved["clinician_decision"] == {"actions": ["wbrt"], "reason": "patient <preference>", "by": "Dr. A. Jansen", "date": "2024-03-01"}
+    assert text.startswith("# guidewalk case for demo-stepper (flowchart treatment)")
+    status, _, report = c.get(f"{path}/report.html")
+    assert status == 200
+    assert 'id="concordance" data-concordance="deviation_with_reason"' in report and "patient &lt;preference&gt;" in report
+    status, page = c.decide(path, csrf, ["srs"], by="Dr. B", date="2024-03-02")  # changed: now concordant, no reason
+    assert status == 303 and 'data-concordance="concordant"' in page
+    _, _, state = c.get(f"{path}/state.json")
+    assert '"clinician_decision": {"actions": ["srs"]' in state

@@ -29,6 +29,7 @@ def audit(
     cohort: str,
     *,
     actual: str | None = None,
+    reason: str | None = None,
     mapping: str | None = None,
     flowchart: str | None = None,
     out: BytesSink | None = None,
@@ -47,10 +48,11 @@ def audit(
     on_start: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Audit a cohort file; write per-patient JSON lines (UTF-8) to the binary `out`, one per
-    record read; return the summary. `locale` ("nl", "en") reads numbers written with
-    separators (see :func:`engine.fact_types.parse_number`); CSV `delimiter` and `encoding`
-    are found from the file when not given. `on_start` is called once the guideline, the
-    file's header and the columns are accepted, before the first row is read."""
+    record read; return the summary. `reason`: the column with the reason recorded for a
+    deviation (counted per decision, :mod:`.concordance`). `locale` ("nl", "en") reads numbers
+    written with separators (see :func:`engine.fact_types.parse_number`); CSV `delimiter` and
+    `encoding` are found from the file when not given. `on_start` is called once the
+    guideline, the file's header and the columns are accepted, before the first row is read."""
     from ..errors import GuidewalkError
     from ..fact_types import NUMBER_LOCALES
     from ..load import load_guideline, resolve
@@ -61,6 +63,8 @@ def audit(
     from .run import run_local
     from .summary import Totals, summarize
 
+    if reason is not None and actual is None:
+        raise GuidewalkError("--reason needs --actual: a reason explains a deviation of the actual treatment")
     g = load_guideline(guideline, overlays=overlays)
     fc = flowchart or g.entry
     if fc not in g.flowcharts:
@@ -77,6 +81,7 @@ def audit(
         mapping=read_mapping(mapping) if mapping else (),
         actual=actual,
         id_column=id_column,
+        reason=reason,
         engine=engine,
         rules=rules,
         locale=locale,

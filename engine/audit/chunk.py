@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import call, itemgetter
 from typing import Any
 
@@ -48,6 +48,11 @@ class _Bad:
         self.message = message
 
 
+def _said(v: Any) -> bool:
+    """Whether a reason cell holds text (empty, blank and null do not)."""
+    return v is not None and str(v).strip() not in ("", "null", "None")
+
+
 def _hkey(v: Any) -> Any:
     """A cache key that keeps 1, 1.0, True and '1' apart; None when `v` cannot be a key."""
     if v.__class__ is str:
@@ -80,6 +85,8 @@ class ChunkResult:
     cells: list[tuple[tuple[Any, ...], Any, int]]  # (outcome key, actual key, patients)
     invalid: list[dict[str, Any]]
     ignored_keys: dict[str, int]
+    # of the patients in `cells`, those whose reason cell holds text (audit.concordance)
+    reasoned: list[tuple[tuple[Any, ...], Any, int]] = field(default_factory=list)
     blank: int = 0  # blank lines skipped (not records)
 
 
@@ -267,7 +274,8 @@ class _Context:
         # CSV cells are text; a Parquet column has one type, so its values are keys as they
         # are (1 and True never meet in one column); lists (sets) become tuples on a miss
         walk = self.walker.walk if self.walker is not None else None
-        aix, idx = plan.actual, plan.id_column
+        aix, idx, rix = plan.actual, plan.id_column, plan.reason
+        reasoned: dict[tuple[Outcome, Any], int] = {}
         lines: list[str] = []
         append = lines.append
         cells: dict[tuple[Outcome, Any], int] = {}
@@ -313,6 +321,8 @@ class _Context:
                 araw = str(araw)
             key: tuple[Outcome, Any] = (out, araw)
             cells[key] = cells.get(key, 0) + 1
+            if rix is not None and _said(rec[rix]):
+                reasoned[key] = reasoned.get(key, 0) + 1
             t = tails.get(key) or self._line_tail(out, araw)
             if t[1] is not None:
                 invalid.append({"row": row, "status": "invalid_actual", "reasons": [t[1]]})
@@ -325,7 +335,7 @@ class _Context:
             else:
                 invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
                 append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
-        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, stats.get("blank", 0))
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, self._cells(reasoned), stats.get("blank", 0))
 
     def _cells(self, cells: dict[tuple[Outcome, Any], int]) -> list[tuple[tuple[Any, ...], Any, int]]:
         merged: Counter[tuple[tuple[Any, ...], Any]] = Counter()
@@ -342,12 +352,14 @@ class _Context:
         cells: dict[tuple[Outcome, Any], int] = {}
         invalid: list[dict[str, Any]] = []
         ignored: Counter[str] = Counter()
+        reasoned: dict[tuple[Outcome, Any], int] = {}
         n = 0
         stats: dict[str, int] = {}
         for row, obj in read_rows(chunk, [], stats):
             n += 1
             head = f'{{"row": {row}, '
             araw: Any = None
+            said = False
             if obj.__class__ is BadRow:
                 out, errs = self.invalid_row, [{"fact": None, "message": obj.reason}]
                 invalid.append({"row": row, "status": "invalid_row", "reasons": [obj.reason]})
@@ -379,6 +391,8 @@ class _Context:
                             vals[j] = c
                     elif ck == "actual":
                         araw = v
+                    elif ck == "reason":
+                        said = _said(v)
                     elif ck == "id":
                         head += f'"id": {json.dumps(v if v is None else str(v), ensure_ascii=False)}, '
                     else:
@@ -401,9 +415,11 @@ class _Context:
             tail = self._tail(out, araw)
             key = (out, araw)
             cells[key] = cells.get(key, 0) + 1
+            if said:
+                reasoned[key] = reasoned.get(key, 0) + 1
             e = json.dumps(errs, ensure_ascii=False) if errs else "[]"
             lines.append(f'{head}{self._frag(out)}, "errors": {e}{tail}}}\n')
-        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, dict(ignored), stats.get("blank", 0))
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, dict(ignored), self._cells(reasoned), stats.get("blank", 0))
 
     def _coerce_raw(self, j: int, raw: Any) -> Any:
         try:

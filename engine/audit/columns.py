@@ -48,13 +48,16 @@ class ColumnPlan:
     facts: list[tuple[int, str]] = field(default_factory=list)  # (column index, fact)
     actual: int | None = None
     id_column: int | None = None
+    reason: int | None = None
     ignored: list[dict[str, Any]] = field(default_factory=list)
 
 
 def classify(g: Guideline, name: str, cfg: AuditConfig, mapping: Mapping[str, tuple[str, dict[str, Any]]]) -> tuple[str, str | None, str | None]:
-    """(kind, fact, reason) of a column: fact | actual | id | ignored."""
+    """(kind, fact, reason) of a column: fact | actual | id | reason | ignored."""
     if cfg.actual is not None and name == cfg.actual:
         return "actual", None, None
+    if cfg.reason is not None and name == cfg.reason:
+        return "reason", None, None
     if cfg.id_column is not None and name == cfg.id_column:
         return "id", None, None
     target = mapping[name][0] if name in mapping else name
@@ -82,6 +85,8 @@ def resolve_columns(g: Guideline, cfg: AuditConfig) -> ColumnPlan:
             plan.actual = i
         elif kind == "id":
             plan.id_column = i
+        elif kind == "reason":
+            plan.reason = i
         else:
             plan.ignored.append({"column": name, "reason": reason})
     if cfg.fmt != "jsonl":
@@ -89,4 +94,6 @@ def resolve_columns(g: Guideline, cfg: AuditConfig) -> ColumnPlan:
             raise GuidewalkError(f"no column '{cfg.actual}' for the actual treatment (columns: {', '.join(cfg.columns)})")
         if cfg.id_column is not None and plan.id_column is None:
             raise GuidewalkError(f"no column '{cfg.id_column}' for the patient id")
+        if cfg.reason is not None and plan.reason is None:
+            raise GuidewalkError(f"no column '{cfg.reason}' for the reason of a deviation (columns: {', '.join(cfg.columns)})")
     return plan

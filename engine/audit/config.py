@@ -21,6 +21,7 @@ class AuditConfig:
     mapping: tuple[tuple[str, str, tuple[tuple[str, Any], ...]], ...] = ()  # (source column, target, recode)
     actual: str | None = None
     id_column: str | None = None
+    reason: str | None = None  # column with the reason recorded for a deviation (audit.concordance)
     engine: str = "fast"  # fast | walk
     rules: str = "builtin"  # rules backend for engine="walk"
     locale: str | None = None  # how numbers written as text are read (engine.fact_types.parse_number)

@@ -18,6 +18,7 @@ from typing import Any
 from ..model import Guideline
 from .chunk import ChunkResult
 from .columns import classify
+from .concordance import decision_concordance
 from .config import AuditConfig
 
 __all__ = ["Totals", "summarize", "rows_accounting", "DEFINITION", "LIST_CAP", "STATUSES"]
@@ -46,6 +47,7 @@ class Totals:
     invalid: list[dict[str, Any]] = field(default_factory=list)
     invalid_count: Counter[str] = field(default_factory=Counter)
     ignored_keys: Counter[str] = field(default_factory=Counter)
+    reasoned: Counter[tuple[tuple[Any, ...], Any]] = field(default_factory=Counter)  # cells with a reason (.concordance)
 
     def add(self, r: ChunkResult) -> None:
         self.rows += r.rows
@@ -57,6 +59,8 @@ class Totals:
             if len(self.invalid) < LIST_CAP:
                 self.invalid.append(item)
         self.ignored_keys.update(r.ignored_keys)
+        for k, a, c in r.reasoned:
+            self.reasoned[(k, a)] += c
 
 
 def iter_outcomes(totals: Totals) -> Iterator[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], Any, int]]:
@@ -191,6 +195,7 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
                 {"recommended": list(r), "actual": list(a), "patients": c} for (r, a), c in sorted(deviations.items(), key=lambda x: (-x[1], x[0]))[:50]
             ],
         }
+        out["concordance"].update(decision_concordance(g, cfg, totals.cells, totals.reasoned))
     return out
 
 

@@ -129,7 +129,7 @@ def merge_case(x: Extraction, case: CaseFacts, case_file: str) -> CaseFacts:
             overrides={"value": prev.value, "from": prev.resource} if prev is not None else None,
         )
         raw[key] = value
-    return CaseFacts(raw, x)
+    return CaseFacts(raw, x, decision=case.decision)  # the case file's clinician_decision, if any
 
 
 def annotate_errors(errors: Iterable[Any], x: Extraction) -> list[Any]:

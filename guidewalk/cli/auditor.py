@@ -53,7 +53,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     overlay = None
     status = 0
     if args.facts:
-        result = run(g, read_case(args.facts), flowchart=args.flowchart, rules=backend(args.rules))
+        result = run(g, read_case(args.facts, g.actions), flowchart=args.flowchart, rules=backend(args.rules))
         overlay = overlay_from_result(g, result.to_json())
         status = 2 if result.status == "invalid_facts" else 0
     elif args.trace:
@@ -112,7 +112,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "html")
     header = report_header(args.patient_id, args.date, args.mdo)  # checked before anything is walked
     g = load_guideline(args.guideline, overlays=args.overlay or ())
-    case = read_case(args.facts)
+    case = read_case(args.facts, g.actions)
     result = run(g, case, flowchart=args.flowchart, rules=backend(args.rules))
     record = make_record(g, result, flowchart_requested=args.flowchart, case_file=args.facts, guideline_ref=_ref(args.guideline), header=header)
     if args.why_not:

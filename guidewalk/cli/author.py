@@ -1,9 +1,9 @@
-"""Authoring commands: `lint`, `why-not`, `diff`, `schema`.
+"""Authoring commands: `test`, `lint`, `why-not`, `diff`, `schema`.
 
 z3 (and the modules that use it) are
 imported only inside the handlers, so `guidewalk run` never pays for them.
 
-Exit codes: `lint` 1 when any gap or overlap (or a guideline that does not load) is found;
+Exit codes: `test` 1 when any golden case fails (or cannot run); `lint` 1 when any gap or overlap (or a guideline that does not load) is found;
 `diff` 0; `why-not` 0 when a change was found or the target is already reached, 1 when the
 solver proved that no patient within the domains reaches the target; 2 for bad usage.
 """
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cmd_lint", "cmd_why_not", "cmd_diff", "cmd_schema"]
+__all__ = ["cmd_test", "cmd_lint", "cmd_why_not", "cmd_diff", "cmd_schema"]
 
 from ._term import err, out
 
@@ -36,6 +36,56 @@ def _targets(paths: list[str]) -> list[str]:
     if not out:
         raise GuidewalkError(f"no guideline found in {', '.join(paths)}")
     return out
+
+
+# --------------------------------------------------------------------------- test
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from guidewalk.engine.errors import GuidewalkError
+    from guidewalk.engine.golden import diff_text, discover, run_golden
+    from guidewalk.engine.load import load_guideline
+    from guidewalk.engine.model import Guideline
+    from guidewalk.engine.rules import backend
+
+    paths = args.paths or (["tests/cases"] if Path("tests/cases").is_dir() else [])
+    if not paths:
+        raise GuidewalkError("give golden case files or folders (no tests/cases here)")
+    files = discover(paths)
+    if not files:
+        raise GuidewalkError(f"no golden cases (*.yaml, *.yml, *.json) in {', '.join(paths)}")
+    loaded: dict[tuple[str, tuple[str, ...]], Guideline] = {}
+
+    def load(ref: str, overlays: tuple[str, ...]) -> Guideline:
+        if (ref, overlays) not in loaded:
+            loaded[(ref, overlays)] = load_guideline(ref, overlays=overlays)
+        return loaded[(ref, overlays)]
+
+    rules = backend(args.rules)
+    outcomes = []
+    for f in files:
+        o = run_golden(f, guideline=args.guideline, rules=rules, load=load)
+        outcomes.append(o)
+        if args.format == "text" and not (args.quiet and o.ok):
+            r = o.result
+            what = f"{r.status}, {len(r.path)} steps" if r is not None else "did not run"
+            out(f"{'ok  ' if o.ok else 'FAIL'}  {o.name}  ({what})\n")
+            if not o.ok:
+                out(f"      {o.file}\n" + "".join(f"      {line}" for line in diff_text(o).splitlines(keepends=True)))
+    failed = [o for o in outcomes if not o.ok]
+    if args.format == "json":
+        out(
+            json.dumps(
+                {"passed": len(outcomes) - len(failed), "failed": len(failed), "cases": [o.to_json() for o in outcomes]},
+                indent=2,
+                ensure_ascii=False,
+                default=str,
+            )
+            + "\n"
+        )
+    else:
+        out(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed\n")
+    return 1 if failed else 0
 
 
 # --------------------------------------------------------------------------- lint

@@ -34,6 +34,10 @@ def _text_summary(s: dict[str, Any]) -> str:
     if c:
         rate = "n/a" if c["rate"] is None else f"{c['rate'] * 100:.2f}%"
         lines.append(f"concordance: {c['concordant']:,} of {c['assessable']:,} assessable patients ({rate})")
+        lines.append(
+            f"deviations: {c['deviation_with_reason']:,} with a recorded reason, {c['deviation_without_reason']:,} without"
+            + ("" if c["reason_column"] else " (no --reason column)")
+        )
     inv = s["invalid_rows"]
     if inv["count"]:
         lines.append(
@@ -83,6 +87,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             args.guideline,
             args.cohort,
             actual=args.actual,
+            reason=args.reason,
             mapping=args.mapping,
             flowchart=args.flowchart,
             out=sink,

@@ -116,10 +116,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _load_case(path: str | None) -> CaseFacts:
+def _load_case(path: str | None, actions: Any = None) -> CaseFacts:
+    """The case file (`actions`: the guideline's action list, to check a clinician_decision's codes)."""
     from guidewalk.engine.facts import CaseFacts, read_case
 
-    return read_case(path) if path else CaseFacts({})
+    return read_case(path, actions) if path else CaseFacts({})
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -130,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from guidewalk.render.text import to_text
 
     g = load_guideline(args.guideline, overlays=args.overlay or ())
-    case = _load_case(args.facts)
+    case = _load_case(args.facts, g.actions)
     if args.fhir or args.format == "fhir":  # facts from a FHIR record under the case file's; FHIR output
         from .ehr import RunInput
 

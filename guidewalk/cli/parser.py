@@ -46,6 +46,7 @@ COMMANDS = (
     "audit",
     "cohort",
     "validate",
+    "test",
     "lint",
     "why-not",
     "diff",
@@ -151,6 +152,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
         s.add_argument("--port", type=int, default=8080)
         s.add_argument("--guideline", action="append", metavar="ID_OR_PATH", help="offer this guideline (repeatable; default: every shipped guideline)")
+        s.add_argument("--db", metavar="FILE", help="SQLite file that keeps the cases and their history (default: in the user's data directory)")
+        s.add_argument(
+            "--allow-host",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="also answer requests for this host name (repeatable; loopback names and the --host address always are)",
+        )
+        s.add_argument("--max-cases", type=int, default=None, metavar="N", help="cases the server keeps at most (default 20,000); new ones are refused past it")
+        s.add_argument("--max-cases-per-browser", type=int, default=None, metavar="N", help="cases one browser may keep (default 200)")
 
     # -- the EHR
     if want("fhir-facts"):
@@ -232,6 +243,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         s.add_argument("cohort", help="cohort file: .csv, .jsonl or .parquet; columns are fact names (see --mapping)")
         s.add_argument("--actual", metavar="COLUMN", help="column with the action code(s) actually done, for concordance")
         s.add_argument(
+            "--reason",
+            metavar="COLUMN",
+            help="with --actual: column with the reason recorded for a deviation (deviations with and without a reason, per decision)",
+        )
+        s.add_argument(
             "--mapping", metavar="MAP.yaml", help="rename columns and recode values: `column: fact` or `column: {fact: name, values: {code: value}}`"
         )
         s.add_argument("--flowchart", help="flowchart to walk (default: the guideline's entry flowchart)")
@@ -284,6 +300,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if want("validate"):
         s = _command(sub, "validate", "core:cmd_validate", "load and check guideline files; errors as path:line:col")
         s.add_argument("paths", nargs="*", help="guideline files or folders (default: all shipped guidelines and scores)")
+        _formats(s, "text", "json")
+
+    if want("test"):
+        s = _command(sub, "test", "author:cmd_test", "run golden cases (facts in, expected outcome out): one line per case, a diff for each failure")
+        s.add_argument("paths", nargs="*", metavar="PATH", help="golden case files or folders (default: tests/cases, when it exists)")
+        s.add_argument("--guideline", metavar="ID_OR_PATH", help="the guideline of cases that do not name one and whose folder is not a guideline id")
+        s.add_argument("--rules", choices=_BACKENDS, default=None, help="rules backend (default: durable_rules where it loads)")
+        s.add_argument("--quiet", "-q", action="store_true", help="print only failures and the count")
         _formats(s, "text", "json")
 
     if want("lint"):
