@@ -34,6 +34,7 @@ The wings, each a folder that reads the loaded model and the walk's Result, neve
 * :mod:`.session` — a clinician's stepping state (pending, answer, undo, copy, reachable)
 * :mod:`.verify` — exact proofs with z3 (lint, why-not, diff) and the JSON Schemas
 * :mod:`.audit` — cohorts at scale (read, walk, summarise; synthetic cohorts)
+* :mod:`.fhir` — facts from FHIR R4 (mCODE) records, results as FHIR resources
 
 The engine never imports :mod:`guidewalk.render` (presentation) or :mod:`guidewalk.cli`.
 """

@@ -12,12 +12,30 @@ from __future__ import annotations
 import html
 from typing import Any
 
-__all__ = ["html_page", "escape"]
+__all__ = ["html_page", "escape", "strength_badge", "STRENGTH_CSS"]
 
 
 def escape(text: Any) -> str:
     """Text made safe for HTML content and quoted attribute values; None is the empty text."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+#: the look of :func:`strength_badge` (directive: filled; conditional: outlined)
+STRENGTH_CSS = (
+    ".strength{display:inline-block;font-size:.8em;font-weight:bold;padding:0 .45em;border-radius:.3em;margin-right:.3em;white-space:nowrap}\n"
+    ".strength-directive{background:#1f4e9e;color:#fff}.strength-conditional{background:#fff;color:#6a3d9a;border:1px solid #6a3d9a}\n"
+)
+
+
+def strength_badge(strength: Any) -> str:
+    """A badge saying how strongly the guideline words a recommendation or alert (its source's
+    verb form); nothing when the source does not say."""
+    from .text import STRENGTH_BADGE, STRENGTH_WORDS
+
+    if strength not in STRENGTH_WORDS:
+        return ""
+    words = f"{strength}: {STRENGTH_WORDS[str(strength)]} it"
+    return f'<span class="strength strength-{escape(strength)}" title="{escape(words)}">{escape(STRENGTH_BADGE[str(strength)])}</span> '
 
 
 def html_page(title: str, body: str, *, style: str = "", csp: str | None = None) -> str:

@@ -26,11 +26,11 @@ from guidewalk.engine.contract import EngineRef, ResultJSON
 from guidewalk.engine.model import Guideline, Source
 from guidewalk.engine.trace import Result
 
+from .page import STRENGTH_CSS, html_page, strength_badge
 from .page import escape as e
-from .page import html_page
 from .report_layout import LAYOUT_CSS, MISSING_DRAWING, ReportHeader, derived_html, drawings_html, header_html
 from .svg import safe_url
-from .text import STRENGTH_BADGE, STRENGTH_WORDS, show_value
+from .text import show_value
 
 __all__ = ["RECORD_FORMAT", "MISSING_DRAWING", "make_record", "record_json", "render_html", "made_now", "embedded_record"]
 
@@ -139,18 +139,11 @@ def _src(source: Mapping[str, Any] | Source | None) -> str:
     return (f'<span class="src">{e(" · ".join(bits))}</span> — ' if bits else "") + link
 
 
-def _strength(strength: Any) -> str:
-    """A badge saying how strongly the guideline words it (nothing when its source does not say)."""
-    if strength not in STRENGTH_WORDS:
-        return ""
-    words = f"{strength}: {STRENGTH_WORDS[str(strength)]} it"
-    return f'<span class="strength strength-{e(strength)}" title="{e(words)}">{e(STRENGTH_BADGE[str(strength)])}</span> '
-
-
 # self-contained: inline styles and the inline SVG's data: images, nothing fetched
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-_CSS = """
+_CSS = (
+    """
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:1.5em auto;max-width:1200px;color:#1d1d1d;line-height:1.4;padding:0 1em}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0;width:100%}th,td{border:1px solid #d4d4d4;padding:.25em .5em;text-align:left;vertical-align:top}
@@ -166,9 +159,9 @@ th{background:#f2f2f2}code{font-family:"DejaVu Sans Mono",monospace;font-size:.9
 .decision{border-left:4px solid #555;background:#f7f7f7;padding:.5em .8em;margin:.5em 0}
 .decision.concordant{border-color:#2e7d32;background:#eef7ee}.decision.deviation_with_reason{border-color:#b26a00;background:#fff6ea}
 .decision.deviation_without_reason{border-color:#a00000;background:#fdeeee}
-.strength{display:inline-block;font-size:.8em;font-weight:bold;padding:0 .45em;border-radius:.3em;margin-right:.3em;white-space:nowrap}
-.strength-directive{background:#1f4e9e;color:#fff}.strength-conditional{background:#fff;color:#6a3d9a;border:1px solid #6a3d9a}
 """
+    + STRENGTH_CSS
+)
 
 
 def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> str:
@@ -216,7 +209,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
     for r in recs:
         codes = ", ".join(f"<code>{e(c)}</code> ({e(g.actions.get(c, ''))})" for c in r.get("actions", []))
         add(
-            f'<div class="rec"><div class="rec-text">{_strength(r.get("strength"))}{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
+            f'<div class="rec"><div class="rec-text">{strength_badge(r.get("strength"))}{e(r.get("text"))}</div><div class="muted">node <code>{e(r.get("node"))}</code>; actions: {codes or "—"}</div>'
         )
         add(f"<div>Source: {_src(r.get('source'))}</div>")
         if r.get("note"):
@@ -251,7 +244,7 @@ def render_html(g: Guideline, record: RecordJSON, *, svg: str | None = None) -> 
         sev = str(a.get("severity", ""))
         ins = ", ".join(f"{e(k)} = {e(show_value(v))}" for k, v in (a.get("inputs") or {}).items())
         add(
-            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {_strength(a.get("strength"))}{e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
+            f'<div class="alert {e(sev)}"><b>[{e(sev)}]</b> {strength_badge(a.get("strength"))}{e(a.get("text"))}<div class="muted">rule <code>{e(a.get("rule"))}</code>'
             + (f" ({e(a.get('origin'))})" if a.get("origin") not in (None, "guideline") else "")
             + (f"; inputs: {ins}" if ins else "")
             + "</div>"

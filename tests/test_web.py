@@ -181,3 +181,22 @@ def test_record_the_team_decision_and_see_it_in_the_report(server: tuple[str, in
     assert status == 303 and 'data-concordance="concordant"' in page
     _, _, state = c.get(f"{path}/state.json")
     assert '"clinician_decision": {"actions": ["srs"]' in state
+
+
+def test_the_page_shows_how_strongly_the_guideline_words_a_recommendation(tmp_path: Path) -> None:
+    """LM M12: stopping intrathecal therapy at 6 weeks 'kan worden gestopt' (conditional): the
+    page says 'suggests considering', with the words in its title, as the report does."""
+    srv, _ = make_server("127.0.0.1", 0, ["leptomeningeal-metastases-2020"], quiet=True, db=str(tmp_path / "cases.db"))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        c = Client(("127.0.0.1", int(srv.server_address[1])))
+        path, csrf = c.start("leptomeningeal-metastases-2020", flowchart="intrathecal_follow_up")
+        status, page = c.answer(path, csrf, "it_therapy_weeks", "8")
+        assert status == 303
+        rec = page[page.index('id="recommendations"') :]
+        assert '<span class="strength strength-conditional" title="conditional: the guideline suggests considering it">suggests considering</span>' in rec
+        assert ".strength-conditional{" in page
+    finally:
+        srv.shutdown()
+        srv.server_close()

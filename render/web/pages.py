@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..page import STRENGTH_CSS, html_page, strength_badge
 from ..page import escape as e
-from ..page import html_page
 from .downloads import report_available
 from .flow import FLOW_CSS, flowchart_html
 from .state import WebApp, WebCase
@@ -40,6 +40,7 @@ table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #e3e
 fieldset{border:1px solid #d5dce5;border-radius:4px}.codes{max-height:16em;overflow:auto}
 """
     + FLOW_CSS
+    + STRENGTH_CSS
 )
 
 
@@ -201,7 +202,7 @@ def case_page(
         ask.append('<h2>The guideline recommends</h2><div id="recommendations">')
         for r in res.recommendations:
             ask.append(
-                f'<p class="rec">• {e(r.text)} <span class="muted">[{e(", ".join(r.actions))}]'
+                f'<p class="rec">• {strength_badge(r.strength)}{e(r.text)} <span class="muted">[{e(", ".join(r.actions))}]'
                 + (f" — {e(r.source.short())}" if r.source else "")
                 + "</span></p>"
             )
@@ -209,7 +210,11 @@ def case_page(
     if not pending:
         ask.append(decision_html(case, tok, by, error=decision_error, form=decision_form))
     if res.alerts:
-        ask.append('<h2>Alerts</h2><ul id="alerts">' + "".join(f'<li class="alert">[{e(a.severity)}] {e(a.text)}</li>' for a in res.alerts) + "</ul>")
+        ask.append(
+            '<h2>Alerts</h2><ul id="alerts">'
+            + "".join(f'<li class="alert">[{e(a.severity)}] {strength_badge(a.strength)}{e(a.text)}</li>' for a in res.alerts)
+            + "</ul>"
+        )
 
     side: list[str] = [outlook_section(s, case.id)]
     if s.facts:
