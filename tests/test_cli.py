@@ -149,3 +149,19 @@ def test_report_without_graphviz_still_writes_the_record_and_says_the_picture_is
     from guidewalk.render.report import embedded_record
 
     assert embedded_record(html)["result"]["status"] == "complete"
+
+
+def test_every_sub_command_is_named_in_commands_and_builds_alone() -> None:
+    """`guidewalk X` builds only X's parser (start-up): a sub-command missing from COMMANDS
+    would never be found."""
+    import argparse
+
+    from guidewalk.cli.parser import COMMANDS, build_parser
+
+    def names(p: argparse.ArgumentParser) -> list[str]:
+        sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+        return list(sub.choices)
+
+    assert names(build_parser()) == list(COMMANDS)
+    for c in COMMANDS:
+        assert names(build_parser(only=c)) == [c]
