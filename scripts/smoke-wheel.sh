@@ -44,6 +44,7 @@ set -x
 "$gw" list | grep -q '^spinal-metastases '
 "$work/venv/bin/python" -m guidewalk list --format json | "$work/venv/bin/python" -c 'import json,sys; assert len(json.load(sys.stdin)) == 3'
 "$gw" validate >/dev/null
+"$gw" list --coverage brain-metastases-2020 | grep -q "^  22 modules: "
 "$gw" run brain-metastases-2020 --facts "$case_file" --format json | "$work/venv/bin/python" -c 'import json,sys; r=json.load(sys.stdin); assert r["status"] == "complete", r["status"]; assert r["recommendations"]'
 "$gw" run brain-metastases-2020 --facts "$case_file" | grep -q 'The guideline recommends'
 printf 'kps: 80\n' > kps.yaml
