@@ -294,6 +294,20 @@ def _cli(*args: str, **kw: Any) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "guidewalk", *args], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
+# A shell starts a command with Ctrl-C at its default; a child of the test process inherits
+# whatever the test process holds, so this starts guidewalk as a terminal would.
+_AS_FROM_A_TERMINAL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); sys.argv[0] = 'guidewalk'; "
+    "runpy.run_module('guidewalk', run_name='__main__', alter_sys=True)"
+)
+
+
+def _cli_from_a_terminal(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-c", _AS_FROM_A_TERMINAL, *args]
+    return subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
 @pytest.fixture(scope="module")
 def big_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("big") / "big.csv"
@@ -337,11 +351,11 @@ def test_a_killed_audit_leaves_no_output_that_looks_complete(tmp_path: Path, big
 def test_ctrl_c_stops_the_audit_quietly_with_exit_130(tmp_path: Path, big_cohort: Path, jobs: str) -> None:
     """Ctrl-C printed a traceback (one per worker process)."""
     out = tmp_path / "out.jsonl"
-    proc = _cli("audit", G, str(big_cohort), "--flowchart", "treatment", "-q", "-j", jobs, "-o", str(out), start_new_session=True)
+    proc = _cli_from_a_terminal("audit", G, str(big_cohort), "--flowchart", "treatment", "-q", "-j", jobs, "-o", str(out), start_new_session=True)
     _wait_started(out, proc)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole process group
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, (proc.returncode, err, out.exists())
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted" in err
     assert not out.exists() and not [f for f in tmp_path.iterdir() if f.name.startswith(".")]
