@@ -13,7 +13,11 @@ trap 'rm -rf "$work"' EXIT
 echo "== build the wheel"
 .venv/bin/python -m build --wheel --outdir "$work/dist" . >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log"; exit 1; }
 wheel=$(ls "$work"/dist/guidewalk-*.whl)
-top_level=$(unzip -Z1 "$wheel" | cut -d/ -f1 | sort -u | grep -v '\.dist-info$' || true)
+# the listing is read once into a file: `unzip | grep -q` under pipefail fails when grep stops
+# reading early and unzip gets SIGPIPE
+unzip -Z1 "$wheel" > "$work/listing"
+unzip -p "$wheel" '*.dist-info/METADATA' > "$work/METADATA"
+top_level=$(cut -d/ -f1 "$work/listing" | sort -u | grep -v '\.dist-info$' || true)
 if [ "$top_level" != "guidewalk" ]; then
   echo "the wheel must hold one top-level package, guidewalk; it holds: $top_level" >&2
   exit 1
@@ -21,9 +25,9 @@ fi
 for must in guidewalk/guidelines/facts.yaml guidewalk/guidelines/brain-metastases-2020/guideline.yaml \
             guidewalk/guidelines/schemas/guideline.schema.json guidewalk/flowcharts/spinal-metastases.svg \
             guidewalk/examples/cases/lecture-case-1.yaml guidewalk/py.typed; do
-  unzip -Z1 "$wheel" | grep -qx "$must" || { echo "the wheel lacks $must" >&2; exit 1; }
+  grep -qx "$must" "$work/listing" || { echo "the wheel lacks $must" >&2; exit 1; }
 done
-unzip -p "$wheel" '*.dist-info/METADATA' | grep -q '^License-Expression: Apache-2.0' || { echo "no licence metadata" >&2; exit 1; }
+grep -q '^License-Expression: Apache-2.0' "$work/METADATA" || { echo "no licence metadata" >&2; exit 1; }
 
 echo "== install into a fresh virtualenv: $(basename "$wheel")[lint]"
 "$PY" -m venv "$work/venv"
@@ -40,19 +44,19 @@ case_file=$("$work/venv/bin/python" -c 'import importlib.resources as r; print(r
 echo "== from $(pwd)"
 set -x
 "$gw" --version
-"$gw" list | grep -q '^brain-metastases-2020 '
-"$gw" list | grep -q '^spinal-metastases '
+grep -q '^brain-metastases-2020 ' <<<"$("$gw" list)"
+grep -q '^spinal-metastases ' <<<"$("$gw" list)"
 "$work/venv/bin/python" -m guidewalk list --format json | "$work/venv/bin/python" -c 'import json,sys; assert len(json.load(sys.stdin)) == 3'
 "$gw" validate >/dev/null
-"$gw" list --coverage brain-metastases-2020 | grep -q "^  22 modules: "
+grep -q "^  22 modules: " <<<"$("$gw" list --coverage brain-metastases-2020)"
 "$gw" run brain-metastases-2020 --facts "$case_file" --format json | "$work/venv/bin/python" -c 'import json,sys; r=json.load(sys.stdin); assert r["status"] == "complete", r["status"]; assert r["recommendations"]'
-"$gw" run brain-metastases-2020 --facts "$case_file" | grep -q 'The guideline recommends'
+grep -q 'The guideline recommends' <<<"$("$gw" run brain-metastases-2020 --facts "$case_file")"
 printf 'kps: 80\n' > kps.yaml
 "$gw" score kps_to_ecog --facts kps.yaml --format json | "$work/venv/bin/python" -c 'import json,sys; r=json.load(sys.stdin); assert r["score"] == "kps_to_ecog"'
 "$gw" render spinal-metastases -o spinal.svg
 grep -q '<svg' spinal.svg
 "$gw" render --all --check >/dev/null
 "$gw" lint spinal-metastases >/dev/null
-"$gw" schema --path | grep -q 'guidewalk/guidelines/schemas/guideline.schema.json'
+grep -q 'guidewalk/guidelines/schemas/guideline.schema.json' <<<"$("$gw" schema --path)"
 set +x
 echo "wheel smoke test: ok"
