@@ -9,32 +9,23 @@ GUIDEWALK_LOAD_SECONDS=30)."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from test_session import FIXTURE_ROOT
-from web_client import Client, current_fact
+from web_client import Client, current_fact, serving
 
-from guidewalk.render.web import MAX_BODY, make_server
+from guidewalk.render.web import MAX_BODY
 
 FIXTURE = str(FIXTURE_ROOT / "demo-stepper" / "guideline.yaml")
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
-    os.environ["GUIDEWALK_RULES"] = "builtin"  # durable_rules crashes on the fixture (reported)
-    srv, app = make_server("127.0.0.1", 0, [FIXTURE], quiet=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield "127.0.0.1", int(srv.server_address[1])
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        os.environ.pop("GUIDEWALK_RULES", None)
+    with serving([FIXTURE], builtin_rules=True) as addr:  # durable_rules crashes on the fixture (reported)
+        yield addr
 
 
 def test_index_escapes_and_headers(server: tuple[str, int]) -> None:
@@ -186,17 +177,11 @@ def test_record_the_team_decision_and_see_it_in_the_report(server: tuple[str, in
 def test_the_page_shows_how_strongly_the_guideline_words_a_recommendation(tmp_path: Path) -> None:
     """LM M12: stopping intrathecal therapy at 6 weeks 'kan worden gestopt' (conditional): the
     page says 'suggests considering', with the words in its title, as the report does."""
-    srv, _ = make_server("127.0.0.1", 0, ["leptomeningeal-metastases-2020"], quiet=True, db=str(tmp_path / "cases.db"))
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        c = Client(("127.0.0.1", int(srv.server_address[1])))
+    with serving(["leptomeningeal-metastases-2020"], db=str(tmp_path / "cases.db")) as addr:
+        c = Client(addr)
         path, csrf = c.start("leptomeningeal-metastases-2020", flowchart="intrathecal_follow_up")
         status, page = c.answer(path, csrf, "it_therapy_weeks", "8")
-        assert status == 303
-        rec = page[page.index('id="recommendations"') :]
-        assert '<span class="strength strength-conditional" title="conditional: the guideline suggests considering it">suggests considering</span>' in rec
-        assert ".strength-conditional{" in page
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    assert status == 303
+    rec = page[page.index('id="recommendations"') :]
+    assert '<span class="strength strength-conditional" title="conditional: the guideline suggests considering it">suggests considering</span>' in rec
+    assert ".strength-conditional{" in page

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import socket
 import threading
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from test_session import FIXTURE_ROOT
-from web_client import Client
+from web_client import Client, serving
 
 from guidewalk.render.web import make_server
 from guidewalk.render.web.security import allowed_hosts, host_allowed
@@ -27,16 +26,9 @@ WORKERS = 4
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
-    os.environ["GUIDEWALK_RULES"] = "builtin"  # durable_rules crashes on the fixture (reported)
-    srv, _ = make_server("127.0.0.1", 0, [FIXTURE], quiet=True, allow_hosts=["stepper.example"], workers=WORKERS, request_seconds=2.0, idle_seconds=1.0)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield "127.0.0.1", int(srv.server_address[1])
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        os.environ.pop("GUIDEWALK_RULES", None)
+    # durable_rules crashes on the fixture (reported)
+    with serving([FIXTURE], builtin_rules=True, allow_hosts=["stepper.example"], workers=WORKERS, request_seconds=2.0, idle_seconds=1.0) as addr:
+        yield addr
 
 
 def test_host_allow_list(server: tuple[str, int]) -> None:

@@ -4,12 +4,36 @@ cookie), forms with their CSRF tokens, the clinician's name set once."""
 from __future__ import annotations
 
 import http.client
+import os
 import re
+import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Client", "current_fact"]
+__all__ = ["Client", "current_fact", "serving"]
+
+
+@contextmanager
+def serving(guidelines: list[str], *, builtin_rules: bool = False, **kw: Any) -> Iterator[tuple[str, int]]:
+    """The web stepper on a free loopback port in a thread, for the length of the block:
+    (host, port). `builtin_rules`: walk with the built-in rules backend (GUIDEWALK_RULES);
+    `kw` goes to make_server."""
+    from guidewalk.render.web import make_server
+
+    if builtin_rules:
+        os.environ["GUIDEWALK_RULES"] = "builtin"
+    srv, _ = make_server("127.0.0.1", 0, guidelines, quiet=True, **kw)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield "127.0.0.1", int(srv.server_address[1])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        if builtin_rules:
+            os.environ.pop("GUIDEWALK_RULES", None)
 
 
 def current_fact(page: str) -> str | None:

@@ -42,26 +42,25 @@ NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def conj(parts: Sequence[IR]) -> IR:
+def _join(op: str, unit: bool, parts: Sequence[IR]) -> IR:
+    """`parts` joined by `op` ("and": unit True; "or": unit False), flattened: the unit drops
+    out, its opposite decides the whole."""
     out: list[IR] = []
     for p in parts:
-        if p is False:
-            return False
-        if p is True:
+        if p is (not unit):
+            return not unit
+        if p is unit:
             continue
-        out.extend(p[1] if isinstance(p, tuple) and p[0] == "and" else [p])
-    return True if not out else out[0] if len(out) == 1 else ("and", out)
+        out.extend(p[1] if isinstance(p, tuple) and p[0] == op else [p])
+    return unit if not out else out[0] if len(out) == 1 else (op, out)
+
+
+def conj(parts: Sequence[IR]) -> IR:
+    return _join("and", True, parts)
 
 
 def disj(parts: Sequence[IR]) -> IR:
-    out: list[IR] = []
-    for p in parts:
-        if p is True:
-            return True
-        if p is False:
-            continue
-        out.extend(p[1] if isinstance(p, tuple) and p[0] == "or" else [p])
-    return False if not out else out[0] if len(out) == 1 else ("or", out)
+    return _join("or", False, parts)
 
 
 def paths(ir: IR) -> int:
