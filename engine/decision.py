@@ -27,12 +27,12 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _yaml
 from .contract import ClinicianDecisionJSON
 from .errors import LoadError, Location, Problem, suggest
+from .structs import struct
 
 if TYPE_CHECKING:
     from .trace import Result
@@ -44,7 +44,7 @@ KEYS = ("actions", "reason", "by", "date")
 CONCORDANCE_VALUES = ("concordant", "deviation_with_reason", "deviation_without_reason")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ClinicianDecision:
     """What was decided (action codes), why, by whom and when."""
 

@@ -8,7 +8,8 @@ Run-time errors carry the guideline id/version and the node or rule where they h
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+from .structs import field, struct
 
 __all__ = [
     "Location",
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, order=True)
+@struct(frozen=True, order=True)
 class Location:
     """A place in a source file: 1-based line and column, plus the YAML path to the element."""
 
@@ -41,7 +42,7 @@ class Location:
         return self.file
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Problem:
     """One thing wrong with a guideline or case file, at one place."""
 
@@ -146,7 +147,7 @@ def caret_context(line_text: str, col: int) -> str:
     return f"    {text}\n    {' ' * pos}^"
 
 
-@dataclass
+@struct
 class ProblemSink:
     """Collects problems while loading; `raise_if_errors` raises one LoadError with all of them."""
 

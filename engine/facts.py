@@ -8,7 +8,6 @@ word `unknown` means "asked, not known" and is kept apart from an absent fact.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import _yaml
@@ -18,11 +17,12 @@ from .errors import LoadError, Location, Problem, suggest
 from .expressions import UNKNOWN
 from .fact_types import BadValue, coerce_value, parse_number, quoted, to_json_value
 from .model import FactSpec
+from .structs import struct
 
 __all__ = ["FactError", "Facts", "CaseFacts", "Positions", "BadValue", "read_case", "check_facts", "coerce", "parse_number", "to_json_value"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class FactError:
     fact: str
     message: str
@@ -44,7 +44,7 @@ class FactError:
         return f"{where}{name}: {self.message}{hint}"
 
 
-@dataclass
+@struct
 class Facts:
     """Checked facts: known values, the names answered 'unknown', and the errors."""
 
@@ -61,7 +61,7 @@ class Positions(Protocol):
     def where(self, path: tuple[Any, ...]) -> Location: ...
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CaseFacts:
     """One case's facts as entered (fact name -> value), with where each came from when they
     were read from a file or a record, so an error can name the file, line and column.

@@ -8,7 +8,6 @@ syntax tree (`expr`) compiled into a closure (`test`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -16,9 +15,10 @@ from .contract import SourceJSON
 from .errors import Location
 from .expressions import Expr
 from .fact_types import fact_type
+from .structs import field, struct
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Source:
     url: str
     module: str | None = None
@@ -43,7 +43,7 @@ class Source:
         return f"{' · '.join(bits)} <{self.url}>" if bits else self.url
 
 
-@dataclass
+@struct
 class FactSpec:
     name: str
     type: str
@@ -80,7 +80,7 @@ class FactSpec:
 Test = Callable[[Mapping[str, Any]], Any]
 
 
-@dataclass
+@struct
 class Condition:
     """A condition or value expression: the text the author wrote, checked and compiled."""
 
@@ -92,7 +92,7 @@ class Condition:
     readable: str = ""  # e.g. "kps ≥ 70", rendered once at load
 
 
-@dataclass
+@struct
 class Branch:
     when: Condition
     to: str
@@ -101,7 +101,7 @@ class Branch:
     label: str | None = None  # the branch in words, for the flowchart
 
 
-@dataclass
+@struct
 class Node:
     id: str
     kind: str
@@ -129,7 +129,7 @@ class Node:
         return out
 
 
-@dataclass
+@struct
 class Flowchart:
     id: str
     title: str
@@ -138,13 +138,13 @@ class Flowchart:
     location: Location
 
 
-@dataclass
+@struct
 class Case:
     when: Condition
     value: Condition
 
 
-@dataclass
+@struct
 class Rule:
     id: str
     kind: str  # "derive" | "alert"
@@ -175,7 +175,7 @@ class Rule:
         return tuple(seen)
 
 
-@dataclass
+@struct
 class ScoreModule:
     id: str
     title: str
@@ -194,7 +194,7 @@ class ScoreModule:
     required_modules: tuple[ScoreModule, ...] = ()  # the modules it requires, transitively (filled for the calculator)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Module:
     """One module of the guideline's text (guidelines/<id>/modules.yaml) and how far this
     encoding covers it."""
@@ -210,7 +210,7 @@ class Module:
         return {"code": self.code, "title": self.title, "url": self.url, "coverage": self.coverage, "reason": self.reason}
 
 
-@dataclass
+@struct
 class Guideline:
     id: str
     title: str

@@ -10,18 +10,18 @@ deterministic: the same input gives byte-identical JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from .contract import AlertJSON, BranchJSON, DerivationJSON, EngineRef, GuidelineRef, RecommendationJSON, ResultJSON, StepJSON
 from .decision import ClinicianDecision
 from .facts import FactError, to_json_value
 from .model import Source
+from .structs import field, struct
 
 __all__ = ["BranchEval", "Step", "Recommendation", "Alert", "Result", "dumps"]
 
 
-@dataclass
+@struct
 class BranchEval:
     when: str  # the author's text
     readable: str  # e.g. "kps ≥ 70"
@@ -37,7 +37,7 @@ class BranchEval:
         return out
 
 
-@dataclass
+@struct
 class Step:
     step: int
     node: str
@@ -78,7 +78,7 @@ class Step:
         return out
 
 
-@dataclass
+@struct
 class Recommendation:
     node: str
     actions: tuple[str, ...]
@@ -106,7 +106,7 @@ class Recommendation:
         return self.source.strength if self.source else None
 
 
-@dataclass
+@struct
 class Alert:
     rule: str
     text: str

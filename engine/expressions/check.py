@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExpressionError, suggest
 from ..fact_types import fact_type
+from ..structs import struct
 from .parse import check_literal, parse
 from .tree import Arith, BoolOp, Call, Cmp, Const, Expr, Fact, FactLike, In, ListLit, Neg, Not, Word
 
@@ -20,7 +20,7 @@ __all__ = ["check", "check_value", "finalize", "compile_condition"]
 # Kinds: "boolean", "number", "enum", "string", "set", "date", "list" (a fact's kind comes from its type)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Ty:
     kind: str
     fact: Any = None  # the FactLike for enum/set/numeric facts

@@ -9,9 +9,9 @@ rules backends.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..structs import field, struct
 from ..unknown import UNKNOWN
 
 __all__ = [
@@ -50,7 +50,7 @@ class FactLike(Protocol):
 # --------------------------------------------------------------------------- the tree
 
 
-@dataclass
+@struct
 class Expr:
     col: int  # 0-based offset of this node in the condition text
 
@@ -59,24 +59,24 @@ class Expr:
         return []
 
 
-@dataclass
+@struct
 class Const(Expr):
     value: Any
 
 
-@dataclass
+@struct
 class Word(Expr):
     """A bare name not yet resolved: a fact, or an enum value given by context."""
 
     name: str
 
 
-@dataclass
+@struct
 class Fact(Expr):
     name: str
 
 
-@dataclass
+@struct
 class Not(Expr):
     operand: Expr
 
@@ -84,7 +84,7 @@ class Not(Expr):
         return [self.operand]
 
 
-@dataclass
+@struct
 class BoolOp(Expr):
     op: str  # "and" | "or"
     operands: list[Expr]
@@ -93,7 +93,7 @@ class BoolOp(Expr):
         return list(self.operands)
 
 
-@dataclass
+@struct
 class Cmp(Expr):
     op: str  # == != < <= > >=
     left: Expr
@@ -103,7 +103,7 @@ class Cmp(Expr):
         return [self.left, self.right]
 
 
-@dataclass
+@struct
 class In(Expr):
     item: Expr
     container: Expr
@@ -113,7 +113,7 @@ class In(Expr):
         return [self.item, self.container]
 
 
-@dataclass
+@struct
 class ListLit(Expr):
     items: list[Expr]
 
@@ -121,7 +121,7 @@ class ListLit(Expr):
         return list(self.items)
 
 
-@dataclass
+@struct
 class Arith(Expr):
     op: str  # + - * /
     left: Expr
@@ -131,7 +131,7 @@ class Arith(Expr):
         return [self.left, self.right]
 
 
-@dataclass
+@struct
 class Neg(Expr):
     operand: Expr
 
@@ -139,7 +139,7 @@ class Neg(Expr):
         return [self.operand]
 
 
-@dataclass
+@struct
 class Call(Expr):
     func: str
     args: list[Expr] = field(default_factory=list)

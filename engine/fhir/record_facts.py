@@ -134,7 +134,7 @@ def merge_case(x: Extraction, case: CaseFacts, case_file: str) -> CaseFacts:
 
 def annotate_errors(errors: Iterable[Any], x: Extraction) -> list[Any]:
     """FactErrors with the resource and FHIR path of the bad value in the message."""
-    from dataclasses import replace
+    from ..structs import replace
 
     out = []
     for err in errors:

@@ -1,6 +1,6 @@
 """A loaded guideline as plain data and back: what the cache keeps (:mod:`engine.cache`).
 
-The model's dataclasses (guideline, flowcharts, nodes, branches, conditions with their checked
+The model's structs (guideline, flowcharts, nodes, branches, conditions with their checked
 trees, rules, fact specs, sources, locations) become nested tuples of strings, numbers and
 booleans that :mod:`marshal` writes; nothing in them is code. Reading them back builds the
 same objects field for field; each condition's closure is compiled again from its tree
@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import fields, is_dataclass
 from typing import Any
 
 from ..errors import Location
 from ..expressions import Arith, BoolOp, Call, Cmp, Const, Fact, In, ListLit, Neg, Not, Word, compile_expr
 from ..model import Branch, Case, Condition, FactSpec, Flowchart, Guideline, Module, Node, Rule, Source
+from ..structs import field_names
 
 __all__ = ["dump", "load", "SCHEMA"]
 
 _CLASSES: tuple[type, ...] = (Location, Source, FactSpec, Condition, Branch, Node, Flowchart, Case, Rule, Guideline, Module)
 _CLASSES += (Const, Word, Fact, Not, BoolOp, Cmp, In, ListLit, Arith, Neg, Call)
-_FIELDS = [tuple(f.name for f in fields(c)) for c in _CLASSES]
+_FIELDS = [field_names(c) for c in _CLASSES]
 _INDEX = {c: i for i, c in enumerate(_CLASSES)}
 #: The classes and fields this format writes, in order: part of the cache entry's name, so an
 #: entry written by a model with other fields is never read back.
@@ -43,11 +43,11 @@ def dump(g: Guideline) -> Any:
         if x.__class__ is Location:
             i = files.setdefault(x.file, len(files))
             return (_LOC, i, x.line, x.col, x.path)
-        if is_dataclass(x) and not isinstance(x, type):
-            i = _INDEX[x.__class__]
-            if i == _COND:
-                return (i,) + tuple(None if name == "test" else enc(getattr(x, name)) for name in _FIELDS[i])
-            return (i,) + tuple(enc(getattr(x, name)) for name in _FIELDS[i])
+        k = _INDEX.get(x.__class__)
+        if k is not None:
+            if k == _COND:
+                return (k,) + tuple(None if name == "test" else enc(getattr(x, name)) for name in _FIELDS[k])
+            return (k,) + tuple(enc(getattr(x, name)) for name in _FIELDS[k])
         if isinstance(x, list):
             return (_LIST,) + tuple(enc(v) for v in x)
         if isinstance(x, tuple):

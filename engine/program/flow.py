@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RuleError, RunError
 from ..expressions import UNKNOWN, Const, Expr, relevant_unknowns
 from ..model import Guideline, Node, Rule
 from ..rules.base import RulesBackend, RulesOutcome, deciding_facts, derive_value, inputs_of, normalise
+from ..structs import struct
 from ..trace import Result
 from .codegen import Consts, Decision, checker_source, decision_source, region_source, risky
 from .record import Filler, choose_values
@@ -36,7 +36,7 @@ MAX_STEPS = 10_000
 _MISSING: Any = object()
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Transition:
     """One edge out of a place in the flow: from decision `source` (-1: a flowchart's start)
     by `how` ("branch 2", "otherwise", "start") to node `to`; then the action/end nodes

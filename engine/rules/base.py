@@ -6,16 +6,16 @@ the unknown facts that stand between it and a value).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..expressions import UNKNOWN, relevant_unknowns
 from ..model import Guideline, Rule
+from ..structs import field, struct
 
 __all__ = ["Derivation", "AlertHit", "RulesOutcome", "RulesBackend", "normalise", "derive_value", "inputs_of", "deciding_facts"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Derivation:
     fact: str
     value: Any  # UNKNOWN when the inputs do not decide it
@@ -25,13 +25,13 @@ class Derivation:
     origin: str = "guideline"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class AlertHit:
     rule: str
     inputs: tuple[tuple[str, Any], ...]
 
 
-@dataclass
+@struct
 class RulesOutcome:
     derived: dict[str, Any] = field(default_factory=dict)  # known derived values only
     derivations: list[Derivation] = field(default_factory=list)
