@@ -8,12 +8,11 @@ of each element, so later stages can report `file:line:col` without keeping YAML
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from . import _yaml_flat
 from .errors import LoadError, Location, Problem, caret_context
+from .structs import field, struct
 
 MAX_DEPTH = 64
 _PLAIN_TAGS = {"!", "?"} | {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
@@ -21,13 +20,8 @@ MAX_BYTES = 5_000_000
 
 Path = tuple[Any, ...]
 
-try:  # the C parser is much faster when libyaml is present; marks are the same
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on the libyaml build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-
-@dataclass
+@struct
 class Doc:
     """A loaded YAML document: data, positions of every element, and the source lines."""
 
@@ -60,7 +54,16 @@ def _problem(file: str, lines: list[str], line: int, col: int, message: str) -> 
     return LoadError([Problem(Location(file, line, col), message, context=ctx)])
 
 
-_RESOLVER = yaml.resolver.Resolver()
+def _parser() -> tuple[Any, Any, Any]:
+    """PyYAML, its loader and resolver: imported when a file is not a flat case file
+    (:mod:`engine._yaml_flat`), so that a one-case run does not pay for the import."""
+    import yaml
+
+    try:  # the C parser is much faster when libyaml is present; marks are the same
+        from yaml import CSafeLoader as loader
+    except ImportError:  # pragma: no cover - depends on the libyaml build
+        from yaml import SafeLoader as loader  # type: ignore[assignment]
+    return yaml, loader, yaml.resolver.Resolver()
 
 
 def _scalar(tag: str, v: str) -> Any:
@@ -110,6 +113,7 @@ def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, 
     """One pass over the parser's events (no recursion, no composed node tree): plain data
     with the position of every element. Refuses anchors/aliases, tags other than plain data,
     nesting deeper than MAX_DEPTH, non-scalar keys and duplicate keys."""
+    yaml, loader, resolver = _parser()
     root: list[Any] = [None]
     stack: list[_Frame] = []
     documents = 0
@@ -134,7 +138,7 @@ def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, 
         return p
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=loader):
             mark: Any = event.start_mark
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise fail(mark, "YAML anchors and aliases are not allowed in guidewalk files")
@@ -142,7 +146,7 @@ def _build(file: str, text: str, lines: list[str], marks: dict[Path, tuple[int, 
             if tag and tag not in _PLAIN_TAGS:
                 raise fail(mark, f"YAML tag '{tag}' is not allowed (only plain data)")
             if isinstance(event, yaml.ScalarEvent):
-                resolved = tag if tag and tag != "!" else _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+                resolved = tag if tag and tag != "!" else resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
                 value = _scalar(resolved, event.value)
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
                     top = stack[-1]
@@ -190,7 +194,9 @@ def load_text(text: str | bytes, file: str) -> Doc:
     lines = decoded.splitlines()
     marks: dict[Path, tuple[int, int]] = {}
     numbers: dict[Path, str] = {}
-    data = _build(file, decoded, lines, marks, numbers)
+    data = _yaml_flat.read(decoded, marks, numbers)
+    if data is None:
+        data = _build(file, decoded, lines, marks, numbers)
     return Doc(file=file, data=data, marks=marks, lines=lines, text=raw, numbers=numbers)
 
 
