@@ -90,12 +90,21 @@ def fits(ir: IR) -> bool:
     """Whether the IR compiles into one Rete rule without markers (no conjunction past
     DNF_LIMIT paths, no more than SIZE_LIMIT expressions)."""
 
-    def ok(x: IR) -> bool:
+    def ok(x: IR) -> int:
+        """The paths of `x`, or 0 when a conjunction in it is past the limit (one pass)."""
         if not isinstance(x, tuple) or x[0] not in ("and", "or", "xor"):
-            return True
-        return all(ok(p) for p in x[1]) and (x[0] != "and" or paths(x) <= DNF_LIMIT)
+            return paths(x)
+        counts = [ok(p) for p in x[1]]
+        if 0 in counts:
+            return 0
+        if x[0] != "and":
+            return sum(counts)
+        n = 1
+        for c in counts:
+            n *= c
+        return n if n <= DNF_LIMIT else 0
 
-    return ok(ir) and size(ir) <= SIZE_LIMIT
+    return size(ir) <= SIZE_LIMIT and ok(ir) > 0
 
 
 def leaves(ir: IR) -> list[tuple[Any, ...]]:

@@ -237,9 +237,11 @@ class _Compiler:
         parts = [self.split(p) for p in ir[1]]
         if ir[0] in ("or", "xor"):
             return (ir[0], parts) if len(parts) > 1 else parts[0]
-        while _paths(("and", parts)) > DNF_LIMIT:
-            i = max(range(len(parts)), key=lambda j: _paths(parts[j]))
+        counts = [_paths(p) for p in parts]  # of each part, kept as parts become markers (1 path)
+        while _product(counts) > DNF_LIMIT:
+            i = max(range(len(parts)), key=counts.__getitem__)
             parts[i] = self.marker(parts[i])
+            counts[i] = _paths(parts[i])
         return _and(parts)
 
     @staticmethod
@@ -352,6 +354,13 @@ def _value_of(rule: Rule, expr: Expr, test: Callable[[Mapping[str, Any]], Any]) 
     if isinstance(expr, Const) and not isinstance(expr.value, _dt.date):
         return normalise(rule, expr.value), None
     return None, test
+
+
+def _product(counts: Sequence[int]) -> int:
+    n = 1
+    for c in counts:
+        n *= c
+    return n
 
 
 # --------------------------------------------------------------------------- the ruleset
