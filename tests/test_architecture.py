@@ -112,3 +112,35 @@ def test_every_module_says_what_it_is() -> None:
     for path in MODULES.values():
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
         assert doc and doc.strip(), f"{path}: a module docstring whose first line says what it is"
+
+
+def test_a_one_case_run_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """Start-up is mostly imports: a one-case `guidewalk run` of a flat case file with the
+    built-in rules and a warm cache must not import PyYAML (engine._yaml_flat reads the file),
+    dataclasses (the classes on its path are engine.structs), durable_rules, networkx,
+    graphviz, or the parts of guidewalk it does not use (verify, session, audit, svg, web)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    case = tmp_path / "case.yaml"
+    case.write_text((ROOT / "examples" / "cases" / "lecture-case-1.yaml").read_text("utf-8"), "utf-8")
+    code = (
+        "import io, json, sys, contextlib\n"
+        "from guidewalk.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    code = main(sys.argv[1:])\n"
+        "assert code == 0 and json.loads(out.getvalue())['status'] == 'complete', out.getvalue()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "GUIDEWALK_RULES": "builtin", "GUIDEWALK_CACHE": str(tmp_path / "cache")}
+    args = [sys.executable, "-c", code, "run", "brain-metastases-2020", "--facts", str(case), "--format", "json"]
+    subprocess.run(args, capture_output=True, text=True, check=True, env=env, cwd=tmp_path)  # fills the cache
+    r = subprocess.run(args, capture_output=True, text=True, check=True, env=env, cwd=tmp_path)
+    loaded = set(json.loads(r.stdout))
+    assert "guidewalk.engine.walk" in loaded  # the check can see what a run imports
+    unwanted = {"yaml", "dataclasses", "inspect", "durable", "networkx", "graphviz", "z3"}
+    unwanted |= {f"guidewalk.engine.{w}" for w in ("verify", "session", "audit", "fhir", "rules.durable")}
+    unwanted |= {f"guidewalk.render.{w}" for w in ("svg", "web", "report", "stepper")}
+    assert sorted(loaded & unwanted) == []
