@@ -13,7 +13,10 @@ The core, one module a step:
 
 * :mod:`.errors` — one error root; load-time problems with a location, run-time errors
 * :mod:`.format` — the guideline file format, defined once (keys, types, defaults)
-* :mod:`._yaml` — safe YAML with positions of every element
+* :mod:`._yaml` — safe YAML with positions of every element; :mod:`._yaml_flat` — the flat
+  case file (``fact: value`` lines) read the same way without importing PyYAML
+* :mod:`.structs` — dataclasses without their import cost, for the classes a one-case run
+  imports (start-up); :mod:`.cache` — compiled guidelines kept in the user's cache folder
 * :mod:`.load` — YAML -> :class:`.model.Guideline`, every problem located (a package)
 * :mod:`.expressions` — the condition language: tree, parse, check, evaluate, readable
 * :mod:`.checks` — structural checks of the flow

@@ -98,6 +98,21 @@ def test_fast_walker_matches_engine_on_shipped_guidelines(gid: str, fc: str) -> 
     assert seen["complete"] > 0 and seen["needs_facts"] > 0, seen
 
 
+@pytest.mark.parametrize("gid", ["brain-metastases-2020", "spinal-metastases", "leptomeningeal-metastases-2020"])
+def test_fast_walker_memoised_per_branch_everywhere_still_matches_engine(gid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every decision with several branches memoised per branch (the audit does it for
+    decisions that read many facts): the same outcomes as engine.walk.run."""
+    from guidewalk.engine.audit import fast
+
+    monkeypatch.setattr(fast, "BRANCH_MEMO_FACTS", 1)
+    g = guideline(gid)
+    for fc in g.flowcharts:
+        seen = _compare(g, fc, 600, seed=5, missing=0.1)
+        assert seen["complete"] > 0, (fc, seen)
+    walker = FastWalker(g, list(g.dictionary), g.entry)
+    assert walker.root.branches is not None or walker.root.final is not None
+
+
 def test_fast_walker_matches_engine_on_fixture_also_without_memo(gx: Guideline) -> None:
     a = _compare(gx, "treatment", 3000, seed=3, missing=0.1)
     b = _compare(gx, "treatment", 1000, seed=4, missing=0.1, memo_cap=0)  # every case by direct evaluation

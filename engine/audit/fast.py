@@ -10,7 +10,11 @@ engine's order, only the derive rules that the decision depends on (BuiltinRules
 :func:`engine.rules.derive_value` + :func:`engine.rules.normalise`), then the decision's
 compiled function — the same generated code the traced walk calls — which gives the
 transition taken (branch or otherwise, with the action nodes after it); a blocked decision
-asks :func:`engine.rules.deciding_facts` for the facts that would decide it. Alerts do not
+asks :func:`engine.rules.deciding_facts` for the facts that would decide it. A decision whose
+branches read many facts between them (a dozen: almost every patient a new key) is memoised
+per branch instead: each branch's value on the few facts it reads, the transition on the
+branch values (:func:`engine.walk.choose`); a blocked decision still takes the memo on all its
+facts, because the facts it needs depend on which are unknown. Alerts do not
 change the path, so they are not computed here. ``tests/test_audit.py`` checks the identity
 against ``engine.walk.run`` on thousands of generated cases.
 """
@@ -52,7 +56,7 @@ class Outcome:
 class _State:
     """A decision reached by one path prefix, or a final outcome."""
 
-    __slots__ = ("node", "index", "path", "actions", "facts", "getter", "rules", "memo", "children", "final")
+    __slots__ = ("node", "index", "path", "actions", "facts", "getter", "rules", "memo", "children", "final", "branches", "by_values")
 
     def __init__(self) -> None:
         self.node: Node | None = None
@@ -65,9 +69,16 @@ class _State:
         self.memo: dict[Any, _State] = {}
         self.children: dict[Any, _State] = {}
         self.final: Outcome | None = None
+        # a decision that reads many facts: each branch's value memoised on its own facts,
+        # and the next state on the branch values (see FastWalker._by_branches)
+        self.branches: list[tuple[Callable[[Sequence[Any]], Any], dict[Any, Any], tuple[str, ...], tuple[Rule, ...], int]] | None = None
+        self.by_values: dict[tuple[Any, ...], Any] = {}
 
 
 _MISSING: Any = object()
+_FULL: Any = object()  # branch values that do not settle the decision alone: the state's own memo decides
+#: a decision whose branches read at least this many facts between them is memoised per branch
+BRANCH_MEMO_FACTS = 6
 
 
 def _const(_: Sequence[Any]) -> Any:
@@ -105,6 +116,11 @@ class FastWalker:
     def walk(self, values: Sequence[Any]) -> Outcome:
         st = self.root
         while st.final is None:
+            if st.branches is not None:
+                nxt = self._by_branches(st, values)
+                if nxt is not _FULL:
+                    st = nxt
+                    continue
             key = st.getter(values)  # type: ignore[misc]
             nxt = st.memo.get(key)
             if nxt is None:
@@ -112,16 +128,67 @@ class FastWalker:
             st = nxt
         return st.final
 
+    def _by_branches(self, st: _State, values: Sequence[Any]) -> Any:
+        """The next state from the branch values, each memoised on the facts its branch reads
+        (a decision that reads a dozen facts rarely sees the same dozen twice, but each of its
+        branches reads a few); _FULL when they do not settle it (a branch blocked or raising,
+        an overlap, no branch and no otherwise), and then the state's memo on all its facts
+        decides as before. Only the transition taken depends on the branch values alone
+        (engine.walk.choose); what a blocked decision needs depends on the facts."""
+        assert st.branches is not None
+        bv = []
+        for getter, memo, facts, rules, i in st.branches:
+            k = getter(values)
+            v = memo.get(k, _MISSING)
+            if v is _MISSING:
+                v = memo[k] = self._branch_value(st, i, facts, rules, k, values)
+            if v is _FULL:
+                return _FULL
+            bv.append(v)
+        key = tuple(bv)
+        nxt = st.by_values.get(key)
+        if nxt is None:
+            node = st.node
+            assert node is not None
+            chosen, blocking, overlap = choose(node, bv)
+            if blocking or overlap:
+                nxt = _FULL
+            elif chosen is not None:
+                nxt = self._child(st, ("to", self.program.branch_t[st.index][chosen]))
+            elif self.program.otherwise_t[st.index] is not None:
+                nxt = self._child(st, ("to", self.program.otherwise_t[st.index]))
+            else:
+                nxt = _FULL
+            st.by_values[key] = nxt
+        return nxt
+
+    def _branch_value(self, st: _State, i: int, facts: tuple[str, ...], rules: tuple[Rule, ...], key: Any, values: Sequence[Any]) -> Any:
+        """Branch `i`'s Kleene value from the facts it reads (`key`), or _FULL when a rule or
+        the condition raises (the state's own path reports the error as before)."""
+        node = st.node
+        assert node is not None
+        vals = (key,) if len(facts) == 1 else key
+        env: dict[str, Any] = {f: v for f, v in zip(facts, vals) if v is not UNKNOWN}
+        try:
+            self._derive_rules(rules, env, values)
+            return node.branches[i].when.test(env)
+        except Exception:  # the full path evaluates this row and reports what it raises
+            return _FULL
+
     # ------------------------------------------------------------------ building
 
     def _plan(self, node: Node) -> tuple[tuple[str, ...], tuple[Rule, ...]]:
         """The base facts (among the columns) and the derive rules a decision depends on."""
         plan = self._node_plan.get(node.id)
-        if plan is not None:
-            return plan
+        if plan is None:
+            plan = self._node_plan[node.id] = self._depends([f for b in node.branches for f in b.when.facts])
+        return plan
+
+    def _depends(self, read: Sequence[str]) -> tuple[tuple[str, ...], tuple[Rule, ...]]:
+        """The base facts (among the columns) and the derive rules that facts `read` depend on."""
         base: dict[str, None] = {}
         rules: dict[int, Rule] = {}
-        todo = [f for b in node.branches for f in b.when.facts]
+        todo = list(read)
         seen: set[str] = set()
         while todo:
             f = todo.pop()
@@ -137,9 +204,7 @@ class FastWalker:
                 todo.extend(rule.inputs)
         facts = tuple(sorted(base, key=self._index.__getitem__))
         ordered = tuple(sorted(rules.values(), key=lambda r: self._order[id(r)]))
-        plan = (facts, ordered)
-        self._node_plan[node.id] = plan
-        return plan
+        return facts, ordered
 
     def _advance(self, t: int, path: tuple[str, ...], actions: tuple[str, ...] = ()) -> _State:
         """The state after transition `t` of the program: the action nodes it passes folded
@@ -162,9 +227,17 @@ class FastWalker:
         node = self.program.decisions[tr.next]
         st.node, st.index, st.path, st.actions = node, tr.next, path + (node.id,), actions
         st.facts, st.rules = self._plan(node)
-        ix = [self._index[f] for f in st.facts]
-        st.getter = _const if not ix else itemgetter(*ix)
+        st.getter = self._getter(st.facts)
+        if len(st.facts) >= BRANCH_MEMO_FACTS and len(node.branches) > 1:
+            st.branches = []
+            for i, b in enumerate(node.branches):
+                facts, rules = self._depends(b.when.facts)
+                st.branches.append((self._getter(facts), {}, facts, rules, i))
         return st
+
+    def _getter(self, facts: Sequence[str]) -> Callable[[Sequence[Any]], Any]:
+        ix = [self._index[f] for f in facts]
+        return _const if not ix else itemgetter(*ix)
 
     def _miss(self, st: _State, key: Any, values: Sequence[Any]) -> _State:
         self.misses += 1
@@ -179,6 +252,13 @@ class FastWalker:
             target = ("error", str(exc))
         except Exception as exc:  # a rule raised: reported with the case, never swallowed
             target = ("error", f"{type(exc).__name__}: {exc}")
+        nxt = self._child(st, target)
+        if len(st.memo) < self.memo_cap:
+            st.memo[key] = nxt
+        return nxt
+
+    def _child(self, st: _State, target: tuple[str, Any]) -> _State:
+        """The state after `st` for `target` (a transition, the facts needed, or an error), made once."""
         nxt = st.children.get(target)
         if nxt is None:
             if target[0] == "to":
@@ -190,13 +270,14 @@ class FastWalker:
                 else:
                     nxt.final = Outcome("error", st.path, st.actions, error=target[1])
             st.children[target] = nxt
-        if len(st.memo) < self.memo_cap:
-            st.memo[key] = nxt
         return nxt
 
     def _derive_into(self, st: _State, env: dict[str, Any], values: Sequence[Any]) -> None:
         """The derived facts this decision reads, in the engine's rule order (memoised per rule)."""
-        for rule in st.rules:
+        self._derive_rules(st.rules, env, values)
+
+    def _derive_rules(self, rules: Sequence[Rule], env: dict[str, Any], values: Sequence[Any]) -> None:
+        for rule in rules:
             fact = rule.fact
             assert fact is not None
             entry = self._rule_memo.get(rule.id)
