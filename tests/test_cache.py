@@ -141,3 +141,17 @@ def test_a_folder_others_can_write_to_is_not_used(tmp_path: Path, monkeypatch: p
 def test_the_cache_documented() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "GUIDEWALK_CACHE" in readme
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["sources", "cache"])
+def test_a_guideline_has_one_sha256_whatever_the_current_folder(cached: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report names the guideline by its sha256 and a replay checks it: the same files must
+    give the same sha256 from any current folder (it once depended on the order of the files'
+    relative paths, so a run from inside guidelines/facts gave another one)."""
+    monkeypatch.setenv("GUIDEWALK_CACHE", str(tmp_path / "cache") if cached else "0")
+    seen = set()
+    for cwd in (ROOT, ROOT / "guidelines", ROOT / "guidelines" / "facts", ROOT / "guidelines" / "spinal-metastases", tmp_path):
+        monkeypatch.chdir(cwd)
+        for _ in range(2):  # the second from the cache when it is on
+            seen.add(load_guideline("spinal-metastases").sha256)
+    assert len(seen) == 1, seen

@@ -82,10 +82,11 @@ def _topics(root: Path) -> tuple[str, ...]:
 def _sha256(files: Iterable[str]) -> str:
     """The guideline's sha256 over its source files as they are now (as
     :func:`engine.load._context.source_hash` computes it from the loaded documents)."""
+    from ._context import hashed_name
+
     h = hashlib.sha256()
-    rel = sorted((os.path.relpath(f), f) for f in files)
-    for shown, path in rel:
-        h.update(os.path.basename(os.path.dirname(shown)).encode() + b"/" + os.path.basename(shown).encode() + b"\0")
+    for path in sorted(files, key=os.path.realpath):
+        h.update(hashed_name(path))
         with open(path, "rb") as fh:
             h.update(fh.read())
         h.update(b"\0")
