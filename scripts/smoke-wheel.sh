@@ -24,6 +24,7 @@ if [ "$top_level" != "guidewalk" ]; then
 fi
 for must in guidewalk/guidelines/facts.yaml guidewalk/guidelines/brain-metastases-2020/guideline.yaml \
             guidewalk/guidelines/schemas/guideline.schema.json guidewalk/flowcharts/spinal-metastases.svg \
+            guidewalk/guidelines/spinal-metastases/first-pages.json \
             guidewalk/examples/cases/lecture-case-1.yaml guidewalk/py.typed; do
   grep -qx "$must" "$work/listing" || { echo "the wheel lacks $must" >&2; exit 1; }
 done

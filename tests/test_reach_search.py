@@ -1,7 +1,8 @@
 """The stepper's search for the recommendations still reachable (engine/session/reachable.py)
 against the search it replaced (tests/reference_reachable.py, kept verbatim): the same nodes
 on generated partial cases of the shipped and fixture guidelines; a search past its deadline
-says it is partial; the first page comes from the cache once computed."""
+says it is partial; the first page comes from the cache once computed, and for a shipped
+guideline from the first pages shipped with it while they are current."""
 
 from __future__ import annotations
 
@@ -86,6 +87,38 @@ def test_the_first_page_is_kept_once_computed() -> None:
         assert first_page(g, fc) == reference_reachable.reachable_nodes(g, {}, fc)
         assert Session(g, flowchart=fc).reachable() == first_page(g, fc)
         assert Session(g, flowchart=fc).reachable_complete()
+
+
+@pytest.mark.parametrize("gid", ["brain-metastases-2020", "spinal-metastases", "leptomeningeal-metastases-2020"])
+def test_the_shipped_first_pages_are_current(gid: str) -> None:
+    """A changed guideline needs its first pages written again: .venv/bin/python scripts/first_pages.py"""
+    import json
+
+    from guidewalk.engine.session.first_pages import FILE, compute
+
+    g = guideline(gid)
+    path = Path(g.location.file).parent / FILE
+    shipped = json.loads(path.read_text("utf-8"))
+    assert shipped == compute(g), f"{path} is not current: run .venv/bin/python scripts/first_pages.py"
+    for fc in g.flowcharts:
+        assert shipped["pages"][fc] == reference_reachable.reachable_nodes(g, {}, fc)
+
+
+def test_a_shipped_first_page_is_used_only_for_its_own_guideline_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guidewalk.engine import structs
+    from guidewalk.engine.session import first_pages, session
+
+    monkeypatch.setenv("GUIDEWALK_CACHE", "0")
+    g = guideline("spinal-metastases")
+
+    def no_search(*_: Any) -> list[str]:
+        raise AssertionError("searched although the page is shipped")
+
+    monkeypatch.setattr(session, "reachable_nodes", no_search)
+    assert first_page(g, "diagnostics") == first_pages.shipped(g, "diagnostics") and first_page(g, "diagnostics")
+    assert first_pages.shipped(structs.replace(g, sha256="0" * 64), "diagnostics") is None  # an edited guideline
+    assert first_pages.shipped(structs.replace(g, overlays=("local.yaml",)), "diagnostics") is None
+    assert first_pages.shipped(g, "no-such-flowchart") is None
 
 
 GOLDEN = sorted((ROOT / "tests" / "cases").glob("*/*.yaml"))

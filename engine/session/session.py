@@ -408,10 +408,15 @@ class Session:
 
 
 def first_page(g: Guideline, flowchart: str) -> list[str]:
-    """The nodes reachable before any answer (exact): computed once per guideline version,
-    kept in the cache folder (:mod:`engine.cache`)."""
+    """The nodes reachable before any answer (exact): shipped with a shipped guideline
+    (:mod:`.first_pages`), else computed once per guideline version and kept in the cache
+    folder (:mod:`engine.cache`)."""
     from .. import cache
+    from .first_pages import shipped
 
+    page = shipped(g, flowchart)
+    if page is not None:
+        return page
     entry = cache.key("reachable", g.sha256, flowchart, g.overlays)
     hit = cache.get(entry)
     if isinstance(hit, tuple) and all(isinstance(n, str) and n in g.nodes for n in hit):
