@@ -15,6 +15,7 @@ from ..errors import LoadError, ProblemSink, suggest
 from ..fact_types import quoted
 from ..format import STRENGTHS, SUMMARY_LIMIT, keys, one_of
 from ..model import Source
+from .find import hashed_name
 
 
 def rel(path: Path) -> str:
@@ -138,20 +139,13 @@ def topic_files(root: Path, name: str) -> list[Path]:
 def source_hash(docs: list[_yaml.Doc]) -> str:
     """The guideline's sha256: each source file's folder and file name and its bytes, in the
     order of the files' real paths, so that the same files give the same sha256 from any
-    current folder (see :func:`hashed_name`)."""
+    current folder (see :func:`.find.hashed_name`)."""
     h = hashlib.sha256()
     for d in sorted(docs, key=lambda d: os.path.realpath(d.file)):
         h.update(hashed_name(d.file))
         h.update(d.text)
         h.update(b"\0")
     return h.hexdigest()
-
-
-def hashed_name(file: str) -> bytes:
-    """What the sha256 takes of a file's name: ``<folder>/<file>`` of its real path (so not the
-    relative path, which depends on the current folder)."""
-    real = os.path.realpath(file)
-    return os.path.basename(os.path.dirname(real)).encode() + b"/" + os.path.basename(real).encode() + b"\0"
 
 
 def read_summary(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Mapping[str, Any]) -> str | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import cache
 from ..model import Guideline
-from .find import resolve, root_for
+from .find import hashed_name, resolve, root_for
 
 __all__ = ["load_guideline"]
 
@@ -82,8 +82,6 @@ def _topics(root: Path) -> tuple[str, ...]:
 def _sha256(files: Iterable[str]) -> str:
     """The guideline's sha256 over its source files as they are now (as
     :func:`engine.load._context.source_hash` computes it from the loaded documents)."""
-    from ._context import hashed_name
-
     h = hashlib.sha256()
     for path in sorted(files, key=os.path.realpath):
         h.update(hashed_name(path))

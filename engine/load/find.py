@@ -3,6 +3,7 @@ path) resolved to a guideline file."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import LoadError, Location, Problem, suggest
@@ -65,3 +66,10 @@ def root_for(file: Path) -> Path:
         if (parent / "facts.yaml").exists():
             return parent
     return default_root()
+
+
+def hashed_name(file: str) -> bytes:
+    """What the sha256 takes of a file's name: ``<folder>/<file>`` of its real path (so not the
+    relative path, which depends on the current folder)."""
+    real = os.path.realpath(file)
+    return os.path.basename(os.path.dirname(real)).encode() + b"/" + os.path.basename(real).encode() + b"\0"
