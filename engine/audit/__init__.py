@@ -2,7 +2,7 @@
 more cores (or a Dask cluster), with per-patient lines and a summary.
 
 The pieces: :mod:`.io` (plan the file into chunks and read them), :mod:`.fast` (the
-trace-free walker), :mod:`.run` (chunks, counts, summary, the local pool), :mod:`.dask` (the
+trace-free walker), :mod:`.columnar` (plain CSV chunks read by column, walked together), :mod:`.run` (chunks, counts, summary, the local pool), :mod:`.dask` (the
 same chunks on a Dask cluster), :mod:`.cohort` (synthetic cohorts). The `guidewalk audit` and
 `guidewalk cohort` commands are in :mod:`guidewalk.cli.cohort`; the HTML summary is drawn by
 :mod:`guidewalk.render.audit_html`. Everything heavy is imported where it is used.

@@ -267,6 +267,10 @@ class _Context:
         return t
 
     def _run_lists(self, chunk: Chunk) -> ChunkResult:
+        if self.walker is not None:
+            done = self._run_columnar(chunk)
+            if done is not None:
+                return done
         plan = self.plan
         ix = [i for i, _ in plan.facts]
         pick: Callable[[Any], Any] = itemgetter(*ix) if len(ix) > 1 else ((lambda r: (r[ix[0]],)) if ix else (lambda r: ()))
@@ -336,6 +340,57 @@ class _Context:
                 invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
                 append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
         return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, self._cells(reasoned), stats.get("blank", 0))
+
+    def _run_columnar(self, chunk: Chunk) -> ChunkResult | None:
+        """A plain CSV chunk read by column and its patients walked together (:mod:`.columnar`);
+        the lines and counts exactly as :meth:`_run_lists` makes them, in row order. None: not
+        a plain chunk (the row reader takes it)."""
+        import numpy as np
+
+        from .columnar import read_columns, walk_together
+
+        cols = read_columns(self, chunk, _Bad)
+        if cols is None:
+            return None
+        assert self.walker is not None
+        n = cols.rows
+        outs: Any = np.empty(n, dtype=object)
+        errors: Any = np.empty(n, dtype=object)  # None: no errors
+        for r in np.flatnonzero(cols.bad).tolist():
+            outs[r] = self.invalid_facts
+            errors[r] = [
+                {"fact": self.fact_names[j], "message": v.message} for j, v in enumerate(cols.vector(r, list(range(len(cols.values))))) if v.__class__ is _Bad
+            ]
+        good = np.flatnonzero(~cols.bad)
+        if len(good):
+            for out, rows in walk_together(self.walker, cols, good):
+                outs[rows] = out
+                if out.status == "error":
+                    errors[rows] = [[{"fact": None, "message": out.error}]] * len(rows)
+        tails = self.tails2
+        lines: list[str] = []
+        append = lines.append
+        cells: dict[tuple[Outcome, Any], int] = {}
+        reasoned: dict[tuple[Outcome, Any], int] = {}
+        invalid: list[dict[str, Any]] = []
+        with_id, with_reason = self.plan.id_column is not None, self.plan.reason is not None
+        row = chunk.first_row
+        for out, errs, araw, idv, why in zip(outs.tolist(), errors.tolist(), cols.actual, cols.id_cells, cols.reasons):
+            key = (out, araw)
+            cells[key] = cells.get(key, 0) + 1
+            if with_reason and _said(why):
+                reasoned[key] = reasoned.get(key, 0) + 1
+            t = tails.get(key) or self._line_tail(out, araw)
+            if t[1] is not None:
+                invalid.append({"row": row, "status": "invalid_actual", "reasons": [t[1]]})
+            head = f'{{"row": {row}, "id": {json.dumps(idv, ensure_ascii=False)}, ' if with_id else f'{{"row": {row}, '
+            if errs is None:
+                append(head + t[0])
+            else:
+                invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
+                append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
+            row += 1
+        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, self._cells(reasoned), 0)
 
     def _cells(self, cells: dict[tuple[Outcome, Any], int]) -> list[tuple[tuple[Any, ...], Any, int]]:
         merged: Counter[tuple[tuple[Any, ...], Any]] = Counter()

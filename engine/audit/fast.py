@@ -32,7 +32,7 @@ from ..program import MAX_STEPS, compiled
 from ..rules import deciding_facts, derive_value, normalise
 from ..walk import choose
 
-__all__ = ["Outcome", "FastWalker", "threshold_facts", "ValueClasses"]
+__all__ = ["Outcome", "FastWalker", "threshold_facts", "ValueClasses", "FULL"]
 
 
 class Outcome:
@@ -76,7 +76,7 @@ class _State:
 
 
 _MISSING: Any = object()
-_FULL: Any = object()  # branch values that do not settle the decision alone: the state's own memo decides
+FULL: Any = object()  # branch values that do not settle the decision alone: the state's own memo decides
 #: a decision whose branches read at least this many facts between them is memoised per branch
 BRANCH_MEMO_FACTS = 6
 
@@ -118,7 +118,7 @@ class FastWalker:
         while st.final is None:
             if st.branches is not None:
                 nxt = self._by_branches(st, values)
-                if nxt is not _FULL:
+                if nxt is not FULL:
                     st = nxt
                     continue
             key = st.getter(values)  # type: ignore[misc]
@@ -131,39 +131,68 @@ class FastWalker:
     def _by_branches(self, st: _State, values: Sequence[Any]) -> Any:
         """The next state from the branch values, each memoised on the facts its branch reads
         (a decision that reads a dozen facts rarely sees the same dozen twice, but each of its
-        branches reads a few); _FULL when they do not settle it (a branch blocked or raising,
+        branches reads a few); FULL when they do not settle it (a branch blocked or raising,
         an overlap, no branch and no otherwise), and then the state's memo on all its facts
         decides as before. Only the transition taken depends on the branch values alone
         (engine.walk.choose); what a blocked decision needs depends on the facts."""
         assert st.branches is not None
         bv = []
-        for getter, memo, facts, rules, i in st.branches:
-            k = getter(values)
-            v = memo.get(k, _MISSING)
-            if v is _MISSING:
-                v = memo[k] = self._branch_value(st, i, facts, rules, k, values)
-            if v is _FULL:
-                return _FULL
+        for b in st.branches:
+            v = self.branch(st, b, values)
+            if v is FULL:
+                return FULL
             bv.append(v)
-        key = tuple(bv)
+        return self.after_branches(st, tuple(bv))
+
+    def branch(self, st: _State, b: tuple[Any, ...], values: Sequence[Any]) -> Any:
+        """The value of one of `st.branches` for `values` (memoised on the facts it reads)."""
+        getter, memo, facts, rules, i = b
+        k = getter(values)
+        v = memo.get(k, _MISSING)
+        if v is _MISSING:
+            v = memo[k] = self._branch_value(st, i, facts, rules, k, values)
+        return v
+
+    def after_branches(self, st: _State, key: tuple[Any, ...]) -> Any:
+        """The next state for the branch values `key`, or FULL (memoised on the values)."""
         nxt = st.by_values.get(key)
         if nxt is None:
             node = st.node
             assert node is not None
-            chosen, blocking, overlap = choose(node, bv)
+            chosen, blocking, overlap = choose(node, list(key))
             if blocking or overlap:
-                nxt = _FULL
+                nxt = FULL
             elif chosen is not None:
                 nxt = self._child(st, ("to", self.program.branch_t[st.index][chosen]))
             elif self.program.otherwise_t[st.index] is not None:
                 nxt = self._child(st, ("to", self.program.otherwise_t[st.index]))
             else:
-                nxt = _FULL
+                nxt = FULL
             st.by_values[key] = nxt
         return nxt
 
+    def step(self, st: _State, values: Sequence[Any]) -> _State:
+        """The state after decision state `st` for `values` (one step of :meth:`walk`)."""
+        if st.branches is not None:
+            nxt = self._by_branches(st, values)
+            if nxt is not FULL:
+                return nxt  # type: ignore[no-any-return]
+        return self.full_step(st, values)
+
+    def full_step(self, st: _State, values: Sequence[Any]) -> _State:
+        """The next state from the memo on all the facts the decision reads."""
+        key = st.getter(values)  # type: ignore[misc]
+        nxt = st.memo.get(key)
+        if nxt is None:
+            nxt = self._miss(st, key, values)
+        return nxt
+
+    def columns_of(self, facts: Sequence[str]) -> list[int]:
+        """The positions in a value vector of `facts`."""
+        return [self._index[f] for f in facts]
+
     def _branch_value(self, st: _State, i: int, facts: tuple[str, ...], rules: tuple[Rule, ...], key: Any, values: Sequence[Any]) -> Any:
-        """Branch `i`'s Kleene value from the facts it reads (`key`), or _FULL when a rule or
+        """Branch `i`'s Kleene value from the facts it reads (`key`), or FULL when a rule or
         the condition raises (the state's own path reports the error as before)."""
         node = st.node
         assert node is not None
@@ -173,7 +202,7 @@ class FastWalker:
             self._derive_rules(rules, env, values)
             return node.branches[i].when.test(env)
         except Exception:  # the full path evaluates this row and reports what it raises
-            return _FULL
+            return FULL
 
     # ------------------------------------------------------------------ building
 

@@ -32,7 +32,7 @@ from .csvfile import MAX_RECORD, BadRow, Dialect, check_encoding, cut, first_lin
 __all__ = ["Chunk", "Plan", "plan_file", "read_rows", "format_of", "BadRow", "FORMATS"]
 
 FORMATS = ("csv", "jsonl", "parquet")
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 8 << 20  # large enough for the columnar reader's partitions to pay (engine/audit/columnar.py)
 
 
 @dataclass(frozen=True)
