@@ -39,7 +39,7 @@ def decision_concordance(
     merged counts of the audit: `cells` (outcome key, actual codes) -> patients, and
     `reasoned`, the patients among them whose reason cell holds text."""
     overall: Counter[str] = Counter()
-    per: dict[str, Counter[str]] = {}
+    by_path: dict[tuple[str, ...], Counter[str]] = {}  # summed per path, then spread over its nodes
     for (okey, akey), c in cells.items():
         status, path, acts = okey[0], okey[1], okey[2]
         if status != "complete" or akey is None or akey == ("!invalid",):
@@ -50,10 +50,13 @@ def decision_concordance(
             r = min(reasoned.get((okey, akey), 0), c)
             split = {"deviation_with_reason": r, "deviation_without_reason": c - r}
         overall.update(split)
+        by_path.setdefault(path, Counter()).update(split)
+    per: dict[str, Counter[str]] = {}
+    for path, split_sum in by_path.items():
         for nid in dict.fromkeys(path):
             node = g.nodes.get(nid)
             if node is not None and node.kind == "decision":
-                per.setdefault(nid, Counter()).update(split)
+                per.setdefault(nid, Counter()).update(split_sum)
     by_decision = []
     for nid, node in g.nodes.items():
         if nid not in per:

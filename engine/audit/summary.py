@@ -81,10 +81,13 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
     node_assess: Counter[str] = Counter()
     node_conc: Counter[str] = Counter()
     assessable = concordant = no_actual = invalid_actual = not_complete = 0
+    # counted per path first and spread over the path's nodes once (a path has thousands of cells)
+    by_path: Counter[tuple[str, ...]] = Counter()
+    assess_by_path: Counter[tuple[str, ...]] = Counter()
+    conc_by_path: Counter[tuple[str, ...]] = Counter()
     for st, path, acts, nds, akey, c in iter_outcomes(totals):
         status[st] += c
-        for nid in path:
-            node_pass[nid] += c
+        by_path[path] += c
         if st == "complete":
             for a in dict.fromkeys(acts):
                 actions[a] += c
@@ -112,11 +115,14 @@ def summarize(g: Guideline, cfg: AuditConfig, totals: Totals, *, source: str, ig
         ok = all(a in acts for a in akey)
         assessable += c
         concordant += c if ok else 0
-        for nid in path:
-            node_assess[nid] += c
-            node_conc[nid] += c if ok else 0
+        assess_by_path[path] += c
+        conc_by_path[path] += c if ok else 0
         if not ok:
             deviations[(tuple(_last(g, path) or dict.fromkeys(acts)), akey)] += c
+    for per_node, per_path in ((node_pass, by_path), (node_assess, assess_by_path), (node_conc, conc_by_path)):
+        for path, c in per_path.items():
+            for nid in path:
+                per_node[nid] += c
     n = totals.rows
     mapping = {src: (t, dict(v)) for src, t, v in cfg.mapping}
 
