@@ -90,6 +90,52 @@ class ChunkResult:
     blank: int = 0  # blank lines skipped (not records)
 
 
+class _Lines:
+    """A chunk's per-patient lines and counts, in row order: the one place a CSV or Parquet
+    patient's line is written, whichever reader (rows or columns) read the patient."""
+
+    __slots__ = ("ctx", "with_id", "lines", "cells", "reasoned", "invalid")
+
+    def __init__(self, ctx: _Context, with_id: bool):
+        self.ctx, self.with_id = ctx, with_id
+        self.lines: list[str] = []
+        self.cells: dict[tuple[Outcome, Any], int] = {}
+        self.reasoned: dict[tuple[Outcome, Any], int] = {}
+        self.invalid: list[dict[str, Any]] = []
+
+    def add(self, row: int, out: Outcome, errs: list[dict[str, Any]] | None, araw: Any, id_value: Any, said: bool) -> None:
+        """One patient: its outcome, errors (None: none), actual-treatment cell, id cell and
+        whether its reason cell holds text."""
+        ctx = self.ctx
+        key = (out, araw)
+        self.cells[key] = self.cells.get(key, 0) + 1
+        if said:
+            self.reasoned[key] = self.reasoned.get(key, 0) + 1
+        t = ctx.tails2.get(key) or ctx._line_tail(out, araw)
+        if t[1] is not None:
+            self.invalid.append({"row": row, "status": "invalid_actual", "reasons": [t[1]]})
+        head = f'{{"row": {row}, '
+        if self.with_id:
+            head += f'"id": {json.dumps(id_value if id_value is None else str(id_value), ensure_ascii=False)}, '
+        if errs is None:
+            self.lines.append(head + t[0])
+        else:
+            self.invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
+            self.lines.append(f'{head}{ctx._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{ctx._tail(out, araw)}}}\n')
+
+    def add_bad_row(self, row: int, reason: str) -> None:
+        """A record that could not be read as a row."""
+        out = self.ctx.invalid_row
+        self.invalid.append({"row": row, "status": "invalid_row", "reasons": [reason]})
+        self.cells[(out, None)] = self.cells.get((out, None), 0) + 1
+        errs = json.dumps([{"fact": None, "message": reason}], ensure_ascii=False)
+        self.lines.append(f'{{"row": {row}, {self.ctx._frag(out)}, "errors": {errs}{self.ctx._tail(out, None)}}}\n')
+
+    def result(self, chunk: Chunk, rows: int, blank: int) -> ChunkResult:
+        ctx = self.ctx
+        return ChunkResult(chunk.index, rows, _utf8(self.lines), ctx._cells(self.cells), self.invalid, {}, ctx._cells(self.reasoned), blank)
+
+
 _CONTEXTS: dict[str, _Context] = {}
 
 
@@ -279,23 +325,14 @@ class _Context:
         # are (1 and True never meet in one column); lists (sets) become tuples on a miss
         walk = self.walker.walk if self.walker is not None else None
         aix, idx, rix = plan.actual, plan.id_column, plan.reason
-        reasoned: dict[tuple[Outcome, Any], int] = {}
-        lines: list[str] = []
-        append = lines.append
-        cells: dict[tuple[Outcome, Any], int] = {}
-        invalid: list[dict[str, Any]] = []
+        acc = _Lines(self, idx is not None)
         names = self.fact_names
-        tails = self.tails2
         n = 0
         stats: dict[str, int] = {}
         for row, rec in read_rows(chunk, list(self.cfg.columns), stats):
             n += 1
             if rec.__class__ is BadRow:
-                out = self.invalid_row
-                bad_row = [{"fact": None, "message": rec.reason}]
-                invalid.append({"row": row, "status": "invalid_row", "reasons": [rec.reason]})
-                cells[(out, None)] = cells.get((out, None), 0) + 1
-                append(f'{{"row": {row}, {self._frag(out)}, "errors": {json.dumps(bad_row, ensure_ascii=False)}{self._tail(out, None)}}}\n')
+                acc.add_bad_row(row, rec.reason)
                 continue
             keys = pick(rec)
             errs: list[dict[str, Any]] | None = None
@@ -307,7 +344,7 @@ class _Context:
                     vals = [c.get(k) if k is not None else None for c, k in zip(self.caches, keys)]
                     self._fill(vals, keys, rec, ix)
                 if self.nbad:
-                    errs = [{"fact": names[j], "message": v.message} for j, v in enumerate(vals) if v.__class__ is _Bad] or None
+                    errs = self._bad_cells(vals) or None
                 out = self.invalid_facts if errs else walk(vals)
             else:
                 facts = {}
@@ -323,23 +360,12 @@ class _Context:
             araw: Any = rec[aix] if aix is not None else None
             if araw is not None and araw.__class__ is not str:
                 araw = str(araw)
-            key: tuple[Outcome, Any] = (out, araw)
-            cells[key] = cells.get(key, 0) + 1
-            if rix is not None and _said(rec[rix]):
-                reasoned[key] = reasoned.get(key, 0) + 1
-            t = tails.get(key) or self._line_tail(out, araw)
-            if t[1] is not None:
-                invalid.append({"row": row, "status": "invalid_actual", "reasons": [t[1]]})
-            head = f'{{"row": {row}, '
-            if idx is not None:
-                v = rec[idx]
-                head += f'"id": {json.dumps(v if v is None else str(v), ensure_ascii=False)}, '
-            if errs is None:
-                append(head + t[0])
-            else:
-                invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
-                append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
-        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, self._cells(reasoned), stats.get("blank", 0))
+            acc.add(row, out, errs, araw, rec[idx] if idx is not None else None, rix is not None and _said(rec[rix]))
+        return acc.result(chunk, n, stats.get("blank", 0))
+
+    def _bad_cells(self, vals: list[Any]) -> list[dict[str, Any]]:
+        """The errors of the values of a patient's facts that failed their checks."""
+        return [{"fact": self.fact_names[j], "message": v.message} for j, v in enumerate(vals) if v.__class__ is _Bad]
 
     def _run_columnar(self, chunk: Chunk) -> ChunkResult | None:
         """A plain CSV chunk read by column and its patients walked together (:mod:`.columnar`);
@@ -358,39 +384,18 @@ class _Context:
         errors: Any = np.empty(n, dtype=object)  # None: no errors
         for r in np.flatnonzero(cols.bad).tolist():
             outs[r] = self.invalid_facts
-            errors[r] = [
-                {"fact": self.fact_names[j], "message": v.message} for j, v in enumerate(cols.vector(r, list(range(len(cols.values))))) if v.__class__ is _Bad
-            ]
+            errors[r] = self._bad_cells(cols.vector(r))
         good = np.flatnonzero(~cols.bad)
         if len(good):
             for out, rows in walk_together(self.walker, cols, good):
                 outs[rows] = out
                 if out.status == "error":
                     errors[rows] = [[{"fact": None, "message": out.error}]] * len(rows)
-        tails = self.tails2
-        lines: list[str] = []
-        append = lines.append
-        cells: dict[tuple[Outcome, Any], int] = {}
-        reasoned: dict[tuple[Outcome, Any], int] = {}
-        invalid: list[dict[str, Any]] = []
-        with_id, with_reason = self.plan.id_column is not None, self.plan.reason is not None
-        row = chunk.first_row
-        for out, errs, araw, idv, why in zip(outs.tolist(), errors.tolist(), cols.actual, cols.id_cells, cols.reasons):
-            key = (out, araw)
-            cells[key] = cells.get(key, 0) + 1
-            if with_reason and _said(why):
-                reasoned[key] = reasoned.get(key, 0) + 1
-            t = tails.get(key) or self._line_tail(out, araw)
-            if t[1] is not None:
-                invalid.append({"row": row, "status": "invalid_actual", "reasons": [t[1]]})
-            head = f'{{"row": {row}, "id": {json.dumps(idv, ensure_ascii=False)}, ' if with_id else f'{{"row": {row}, '
-            if errs is None:
-                append(head + t[0])
-            else:
-                invalid.append({"row": row, "status": out.status, "reasons": [f"{e['fact']}: {e['message']}" if e["fact"] else e["message"] for e in errs]})
-                append(f'{head}{self._frag(out)}, "errors": {json.dumps(errs, ensure_ascii=False)}{self._tail(out, araw)}}}\n')
-            row += 1
-        return ChunkResult(chunk.index, n, _utf8(lines), self._cells(cells), invalid, {}, self._cells(reasoned), 0)
+        acc = _Lines(self, self.plan.id_column is not None)
+        with_reason = self.plan.reason is not None
+        for row, (out, errs, araw, idv, why) in enumerate(zip(outs.tolist(), errors.tolist(), cols.actual, cols.id_cells, cols.reasons), chunk.first_row):
+            acc.add(row, out, errs, araw, idv, with_reason and _said(why))
+        return acc.result(chunk, n, 0)
 
     def _cells(self, cells: dict[tuple[Outcome, Any], int]) -> list[tuple[tuple[Any, ...], Any, int]]:
         merged: Counter[tuple[tuple[Any, ...], Any]] = Counter()

@@ -32,6 +32,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .fast import FULL, FastWalker
+from .io import chunk_data
 
 if TYPE_CHECKING:
     from .chunk import _Context
@@ -58,9 +59,11 @@ class Columns:
     id_cells: list[Any]
     reasons: list[Any]
 
-    def vector(self, row: int, facts: list[int]) -> list[Any]:
-        """One patient's values as the walker reads them: those of the fact columns `facts`
-        (the others are None; a decision and the rules it depends on read only its facts)."""
+    def vector(self, row: int, facts: list[int] | None = None) -> list[Any]:
+        """One patient's values as the walker reads them: of every fact column, or only of
+        `facts` (the others None: a decision and the rules it depends on read only its facts)."""
+        if facts is None:
+            return [vals[c] for vals, c in zip(self.values, self.ids[:, row].tolist())]
         out: list[Any] = [None] * len(self.values)
         for j in facts:
             out[j] = self.values[j][self.ids[j, row]]
@@ -85,9 +88,7 @@ def read_columns(ctx: _Context, chunk: Chunk, bad: Any) -> Columns | None:
         from pyarrow import csv as pacsv
     except ImportError:
         return None
-    with open(chunk.path, "rb") as fh:
-        fh.seek(chunk.start)
-        data = fh.read(chunk.end - chunk.start)
+    data = chunk_data(chunk)
     if not _plain(data):
         return None
     if not data.endswith(b"\n"):

@@ -115,17 +115,9 @@ class FastWalker:
 
     def walk(self, values: Sequence[Any]) -> Outcome:
         st = self.root
+        step = self.step
         while st.final is None:
-            if st.branches is not None:
-                nxt = self._by_branches(st, values)
-                if nxt is not FULL:
-                    st = nxt
-                    continue
-            key = st.getter(values)  # type: ignore[misc]
-            nxt = st.memo.get(key)
-            if nxt is None:
-                nxt = self._miss(st, key, values)
-            st = nxt
+            st = step(st, values)
         return st.final
 
     def _by_branches(self, st: _State, values: Sequence[Any]) -> Any:

@@ -29,7 +29,7 @@ from typing import Any
 from ..errors import GuidewalkError
 from .csvfile import MAX_RECORD, BadRow, Dialect, check_encoding, cut, first_line_end, records, sniff
 
-__all__ = ["Chunk", "Plan", "plan_file", "read_rows", "format_of", "BadRow", "FORMATS"]
+__all__ = ["Chunk", "Plan", "plan_file", "read_rows", "chunk_data", "format_of", "BadRow", "FORMATS"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 CHUNK_BYTES = 8 << 20  # large enough for the columnar reader's partitions to pay (engine/audit/columnar.py)
@@ -151,13 +151,18 @@ def read_rows(chunk: Chunk, columns: list[str], stats: dict[str, int] | None = N
     if chunk.fmt == "parquet":
         yield from _parquet_rows(chunk, columns)
         return
-    with open(chunk.path, "rb") as fh:
-        fh.seek(chunk.start)
-        data = fh.read(chunk.end - chunk.start)
+    data = chunk_data(chunk)
     if chunk.fmt == "csv":
         yield from records(data, chunk.first_row, len(columns), Dialect(chunk.delimiter, chunk.encoding), stats)
     else:
         yield from _jsonl_rows(data, chunk.first_row, chunk.encoding, stats)
+
+
+def chunk_data(chunk: Chunk) -> bytes:
+    """The bytes of a CSV or JSON Lines chunk, read from its file by the worker."""
+    with open(chunk.path, "rb") as fh:
+        fh.seek(chunk.start)
+        return fh.read(chunk.end - chunk.start)
 
 
 class _Refused(ValueError):

@@ -3,7 +3,6 @@ located errors, key checks against the format table, sources."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -15,7 +14,7 @@ from ..errors import LoadError, ProblemSink, suggest
 from ..fact_types import quoted
 from ..format import STRENGTHS, SUMMARY_LIMIT, keys, one_of
 from ..model import Source
-from .find import hashed_name
+from .find import sources_sha256
 
 
 def rel(path: Path) -> str:
@@ -137,15 +136,8 @@ def topic_files(root: Path, name: str) -> list[Path]:
 
 
 def source_hash(docs: list[_yaml.Doc]) -> str:
-    """The guideline's sha256: each source file's folder and file name and its bytes, in the
-    order of the files' real paths, so that the same files give the same sha256 from any
-    current folder (see :func:`.find.hashed_name`)."""
-    h = hashlib.sha256()
-    for d in sorted(docs, key=lambda d: os.path.realpath(d.file)):
-        h.update(hashed_name(d.file))
-        h.update(d.text)
-        h.update(b"\0")
-    return h.hexdigest()
+    """The guideline's sha256 over the loaded documents (:func:`.find.sources_sha256`)."""
+    return sources_sha256((d.file, d.text) for d in docs)
 
 
 def read_summary(ctx: Ctx, doc: _yaml.Doc, path: tuple[Any, ...], raw: Mapping[str, Any]) -> str | None:

@@ -13,7 +13,6 @@ every load reads the sources.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from .. import cache
 from ..model import Guideline
-from .find import hashed_name, resolve, root_for
+from .find import resolve, root_for, sources_sha256
 
 __all__ = ["load_guideline"]
 
@@ -80,12 +79,11 @@ def _topics(root: Path) -> tuple[str, ...]:
 
 
 def _sha256(files: Iterable[str]) -> str:
-    """The guideline's sha256 over its source files as they are now (as
-    :func:`engine.load._context.source_hash` computes it from the loaded documents)."""
-    h = hashlib.sha256()
-    for path in sorted(files, key=os.path.realpath):
-        h.update(hashed_name(path))
+    """The guideline's sha256 over its source files as they are now (as a fresh load
+    computes it from the loaded documents, :func:`.find.sources_sha256`)."""
+
+    def read(path: str) -> bytes:
         with open(path, "rb") as fh:
-            h.update(fh.read())
-        h.update(b"\0")
-    return h.hexdigest()
+            return fh.read()
+
+    return sources_sha256((path, read(path)) for path in files)

@@ -3,7 +3,9 @@ path) resolved to a guideline file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import LoadError, Location, Problem, suggest
@@ -68,8 +70,14 @@ def root_for(file: Path) -> Path:
     return default_root()
 
 
-def hashed_name(file: str) -> bytes:
-    """What the sha256 takes of a file's name: ``<folder>/<file>`` of its real path (so not the
-    relative path, which depends on the current folder)."""
-    real = os.path.realpath(file)
-    return os.path.basename(os.path.dirname(real)).encode() + b"/" + os.path.basename(real).encode() + b"\0"
+def sources_sha256(sources: Iterable[tuple[str, bytes]]) -> str:
+    """A guideline's sha256 over its source files, (path, bytes) each: every file's folder and
+    file name and its bytes, in the order of the files' real paths. Real paths, not relative
+    ones, so that the same files give the same sha256 from any current folder."""
+    h = hashlib.sha256()
+    for path, data in sorted(sources, key=lambda s: os.path.realpath(s[0])):
+        real = os.path.realpath(path)
+        h.update(os.path.basename(os.path.dirname(real)).encode() + b"/" + os.path.basename(real).encode() + b"\0")
+        h.update(data)
+        h.update(b"\0")
+    return h.hexdigest()

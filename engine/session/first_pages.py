@@ -27,6 +27,7 @@ __all__ = ["FILE", "shipped", "compute", "write"]
 
 FILE = "first-pages.json"
 _read: dict[str, Any] = {}  # path -> the file's content (None: absent or unreadable)
+_UNREAD: Any = object()
 
 
 def _path(g: Guideline) -> Path:
@@ -39,8 +40,8 @@ def shipped(g: Guideline, flowchart: str) -> list[str] | None:
     if g.overlays:
         return None
     path = str(_path(g))
-    data = _read.get(path, _read)
-    if data is _read:
+    data = _read.get(path, _UNREAD)
+    if data is _UNREAD:
         try:
             data = json.loads(Path(path).read_text("utf-8"))
         except (OSError, ValueError):

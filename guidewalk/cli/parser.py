@@ -58,6 +58,13 @@ def _formats(s: argparse.ArgumentParser, *choices: str, default: str | None = No
     s.add_argument("--format", choices=choices, default=default if default is not None else choices[0], help="output format (default: %(default)s)")
 
 
+def _server(s: argparse.ArgumentParser, port: int, db: str) -> None:
+    """Where a server listens (this machine only unless told) and the SQLite file it keeps."""
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=port)
+    s.add_argument("--db", metavar="FILE", help=f"SQLite file {db} (default: in the user's data directory)")
+
+
 def _case(s: argparse.ArgumentParser, *, required: bool = False) -> None:
     s.add_argument("--facts", metavar="CASE", required=required, help="case file: a YAML or JSON mapping of fact name to value")
 
@@ -149,10 +156,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if want("serve"):
         s = _command(sub, "serve", "clinician:cmd_serve", "the web stepper on a local server (one question per page)")
-        s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-        s.add_argument("--port", type=int, default=8080)
+        _server(s, 8080, "that keeps the cases and their history")
         s.add_argument("--guideline", action="append", metavar="ID_OR_PATH", help="offer this guideline (repeatable; default: every shipped guideline)")
-        s.add_argument("--db", metavar="FILE", help="SQLite file that keeps the cases and their history (default: in the user's data directory)")
         s.add_argument(
             "--allow-host",
             action="append",
@@ -174,9 +179,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     if want("cds-hooks"):
         s = _command(sub, "cds-hooks", "ehr:cmd_cds_hooks", "a CDS Hooks 2.0 service: the guidelines' advice as cards in the EHR (needs guidewalk[fhir])")
-        s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-        s.add_argument("--port", type=int, default=8090)
-        s.add_argument("--db", metavar="FILE", help="SQLite file for cards and feedback (default: in the user's data directory)")
+        _server(s, 8090, "for cards and feedback")
         s.add_argument(
             "--issuer",
             action="append",
